@@ -1,0 +1,500 @@
+//! Findings: what trailproof says about a bundle, as data.
+//!
+//! Every check builds `Finding`s through `Finding::new(kind)` and the builder methods here,
+//! so a kind's default severity is set once (`Kind::default_severity`) and each finding
+//! carries its proof (`evidence`). The verdict, `--fail-on` and the exit status are derived
+//! once, from the final list, in `Verdict::from_findings` and `exit_status`.
+//!
+//! Failures to *run* (bad arguments, unreadable bundle root) are `crate::Error`, never findings.
+
+use serde::Serialize;
+use std::fmt;
+
+/// Finding kinds: SPEC "Finding kinds". Names are a public contract: never rename one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    LogMissing,
+    LogHashMismatch,
+    LogUnreferenced,
+    LogUnreadable,
+    DigestSignatureInvalid,
+    DigestSignatureMissing,
+    DigestKeyUnknown,
+    DigestMissing,
+    DigestChainBroken,
+    DigestUnreadable,
+    CoverageGap,
+    RegionUncovered,
+    ManagementEventsAbsent,
+    LoggingTamperingEvent,
+    ConfigNoTrail,
+    ConfigNotLogging,
+    ConfigManagementEventsExcluded,
+    ConfigManagementEventsPartial,
+    ConfigNotMultiRegion,
+    ConfigLogValidationDisabled,
+    ConfigGlobalEventsExcluded,
+    ConfigNotEncrypted,
+    ConfigDeliveryError,
+    ConfigEvidenceMismatch,
+    InputIgnored,
+}
+
+impl Kind {
+    /// Every kind, in SPEC order.
+    pub const ALL: [Kind; 25] = [
+        Kind::LogMissing,
+        Kind::LogHashMismatch,
+        Kind::LogUnreferenced,
+        Kind::LogUnreadable,
+        Kind::DigestSignatureInvalid,
+        Kind::DigestSignatureMissing,
+        Kind::DigestKeyUnknown,
+        Kind::DigestMissing,
+        Kind::DigestChainBroken,
+        Kind::DigestUnreadable,
+        Kind::CoverageGap,
+        Kind::RegionUncovered,
+        Kind::ManagementEventsAbsent,
+        Kind::LoggingTamperingEvent,
+        Kind::ConfigNoTrail,
+        Kind::ConfigNotLogging,
+        Kind::ConfigManagementEventsExcluded,
+        Kind::ConfigManagementEventsPartial,
+        Kind::ConfigNotMultiRegion,
+        Kind::ConfigLogValidationDisabled,
+        Kind::ConfigGlobalEventsExcluded,
+        Kind::ConfigNotEncrypted,
+        Kind::ConfigDeliveryError,
+        Kind::ConfigEvidenceMismatch,
+        Kind::InputIgnored,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::LogMissing => "log_missing",
+            Kind::LogHashMismatch => "log_hash_mismatch",
+            Kind::LogUnreferenced => "log_unreferenced",
+            Kind::LogUnreadable => "log_unreadable",
+            Kind::DigestSignatureInvalid => "digest_signature_invalid",
+            Kind::DigestSignatureMissing => "digest_signature_missing",
+            Kind::DigestKeyUnknown => "digest_key_unknown",
+            Kind::DigestMissing => "digest_missing",
+            Kind::DigestChainBroken => "digest_chain_broken",
+            Kind::DigestUnreadable => "digest_unreadable",
+            Kind::CoverageGap => "coverage_gap",
+            Kind::RegionUncovered => "region_uncovered",
+            Kind::ManagementEventsAbsent => "management_events_absent",
+            Kind::LoggingTamperingEvent => "logging_tampering_event",
+            Kind::ConfigNoTrail => "config_no_trail",
+            Kind::ConfigNotLogging => "config_not_logging",
+            Kind::ConfigManagementEventsExcluded => "config_management_events_excluded",
+            Kind::ConfigManagementEventsPartial => "config_management_events_partial",
+            Kind::ConfigNotMultiRegion => "config_not_multi_region",
+            Kind::ConfigLogValidationDisabled => "config_log_validation_disabled",
+            Kind::ConfigGlobalEventsExcluded => "config_global_events_excluded",
+            Kind::ConfigNotEncrypted => "config_not_encrypted",
+            Kind::ConfigDeliveryError => "config_delivery_error",
+            Kind::ConfigEvidenceMismatch => "config_evidence_mismatch",
+            Kind::InputIgnored => "input_ignored",
+        }
+    }
+
+    /// Default severity. The reasoning (README "Severities"): proven alteration or removal of
+    /// signed evidence is critical/high; evidence that cannot be proven is medium/high; what AWS
+    /// itself or an ordinary partial copy produces (logging stopped and restarted, validation
+    /// switched off, a region not collected) is low, so it is reported but does not fail a run.
+    /// Checks may lower or raise a single finding where its facts say so (a denied API call is
+    /// an attempt, not a change).
+    pub fn default_severity(self) -> Severity {
+        use Severity::*;
+        match self {
+            Kind::LogMissing => High,
+            Kind::LogHashMismatch => Critical,
+            Kind::LogUnreferenced => High,
+            Kind::LogUnreadable => High,
+            Kind::DigestSignatureInvalid => Critical,
+            Kind::DigestSignatureMissing => Medium,
+            Kind::DigestKeyUnknown => High,
+            Kind::DigestMissing => High,
+            Kind::DigestChainBroken => Critical,
+            Kind::DigestUnreadable => High,
+            Kind::CoverageGap => Low,
+            Kind::RegionUncovered => Low,
+            Kind::ManagementEventsAbsent => Low,
+            Kind::LoggingTamperingEvent => Low,
+            Kind::ConfigNoTrail => High,
+            Kind::ConfigNotLogging => High,
+            Kind::ConfigManagementEventsExcluded => High,
+            Kind::ConfigManagementEventsPartial => Medium,
+            Kind::ConfigNotMultiRegion => High,
+            Kind::ConfigLogValidationDisabled => Low,
+            Kind::ConfigGlobalEventsExcluded => Medium,
+            Kind::ConfigNotEncrypted => Low,
+            Kind::ConfigDeliveryError => Medium,
+            Kind::ConfigEvidenceMismatch => Medium,
+            Kind::InputIgnored => Info,
+        }
+    }
+
+    /// Integrity kinds speak about the evidence itself (SPEC "Integrity rules").
+    pub fn is_integrity(self) -> bool {
+        matches!(
+            self,
+            Kind::LogMissing
+                | Kind::LogHashMismatch
+                | Kind::LogUnreferenced
+                | Kind::LogUnreadable
+                | Kind::DigestSignatureInvalid
+                | Kind::DigestSignatureMissing
+                | Kind::DigestKeyUnknown
+                | Kind::DigestMissing
+                | Kind::DigestChainBroken
+                | Kind::DigestUnreadable
+        )
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Ordered severity: `Info < Low < Medium < High < Critical`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] = [
+        Severity::Info,
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Severity> {
+        Severity::ALL
+            .into_iter()
+            .find(|v| v.as_str().eq_ignore_ascii_case(s))
+    }
+
+    /// One step lower (an attempt instead of a change); `Info` stays `Info`.
+    pub fn lower(self) -> Severity {
+        match self {
+            Severity::Critical => Severity::High,
+            Severity::High => Severity::Medium,
+            Severity::Medium => Severity::Low,
+            Severity::Low | Severity::Info => Severity::Info,
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why an hour range of a region has no verified digest (`coverage_gap`'s `cause`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GapCause {
+    LoggingStopped,
+    DigestMissing,
+    NoEvidence,
+    Unverified,
+}
+
+impl GapCause {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GapCause::LoggingStopped => "logging_stopped",
+            GapCause::DigestMissing => "digest_missing",
+            GapCause::NoEvidence => "no_evidence",
+            GapCause::Unverified => "unverified",
+        }
+    }
+}
+
+/// The proof behind a finding: the files and values a reader can check by hand.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Evidence {
+    /// The file (digest, log file, configuration export) that proves the finding.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// Value the evidence states (a listed hash, a configured setting, a fingerprint).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    /// Value found in the bundle.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actual: Option<String>,
+    /// Further facts, `name: value`, in a fixed order chosen by the check.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<String>,
+}
+
+impl Evidence {
+    pub fn file(path: impl Into<String>) -> Evidence {
+        Evidence {
+            file: Some(path.into()),
+            ..Evidence::default()
+        }
+    }
+
+    pub fn values(
+        file: impl Into<String>,
+        expected: impl Into<String>,
+        actual: impl Into<String>,
+    ) -> Evidence {
+        Evidence {
+            file: Some(file.into()),
+            expected: Some(expected.into()),
+            actual: Some(actual.into()),
+            details: Vec::new(),
+        }
+    }
+
+    pub fn detail(mut self, d: impl Into<String>) -> Evidence {
+        self.details.push(d.into());
+        self
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.file.is_none()
+            && self.expected.is_none()
+            && self.actual.is_none()
+            && self.details.is_empty()
+    }
+}
+
+/// Facts of an API call recorded in a log file (tampering events, StopLogging for gaps).
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct EventFacts {
+    pub event_name: String,
+    /// `YYYY-MM-DDTHH:MM:SSZ`.
+    pub event_time: String,
+    pub principal: Option<String>,
+    pub source_ip: Option<String>,
+    pub error_code: Option<String>,
+    pub event_id: Option<String>,
+}
+
+/// One finding. Times are UNIX seconds (UTC); report writers format them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub kind: Kind,
+    pub severity: Severity,
+    pub message: String,
+    pub account: Option<String>,
+    pub region: Option<String>,
+    pub trail: Option<String>,
+    pub path: Option<String>,
+    pub start: Option<i64>,
+    pub end: Option<i64>,
+    pub cause: Option<GapCause>,
+    pub event: Option<EventFacts>,
+    pub evidence: Evidence,
+}
+
+impl Finding {
+    pub fn new(kind: Kind) -> Finding {
+        Finding {
+            kind,
+            severity: kind.default_severity(),
+            message: String::new(),
+            account: None,
+            region: None,
+            trail: None,
+            path: None,
+            start: None,
+            end: None,
+            cause: None,
+            event: None,
+            evidence: Evidence::default(),
+        }
+    }
+
+    pub fn message(mut self, m: impl Into<String>) -> Finding {
+        self.message = m.into();
+        self
+    }
+
+    pub fn severity(mut self, s: Severity) -> Finding {
+        self.severity = s;
+        self
+    }
+
+    pub fn account(mut self, a: impl Into<String>) -> Finding {
+        self.account = Some(a.into());
+        self
+    }
+
+    pub fn region(mut self, r: impl Into<String>) -> Finding {
+        self.region = Some(r.into());
+        self
+    }
+
+    pub fn trail(mut self, t: impl Into<String>) -> Finding {
+        self.trail = Some(t.into());
+        self
+    }
+
+    /// Account, region and trail at once (any may be absent).
+    pub fn scope(mut self, account: Option<&str>, region: Option<&str>, trail: Option<&str>) -> Finding {
+        self.account = account.map(str::to_owned);
+        self.region = region.map(str::to_owned);
+        self.trail = trail.map(str::to_owned);
+        self
+    }
+
+    pub fn path(mut self, p: impl Into<String>) -> Finding {
+        self.path = Some(p.into());
+        self
+    }
+
+    pub fn period(mut self, start: i64, end: i64) -> Finding {
+        self.start = Some(start);
+        self.end = Some(end);
+        self
+    }
+
+    pub fn cause(mut self, c: GapCause) -> Finding {
+        self.cause = Some(c);
+        self
+    }
+
+    pub fn event(mut self, e: EventFacts) -> Finding {
+        self.event = Some(e);
+        self
+    }
+
+    pub fn evidence(mut self, e: Evidence) -> Finding {
+        self.evidence = e;
+        self
+    }
+
+    /// Deterministic order: kind, account, region, start, path, then everything else.
+    pub fn sort_key(&self) -> impl Ord + '_ {
+        (
+            self.kind,
+            self.account.as_deref(),
+            self.region.as_deref(),
+            self.start,
+            self.end,
+            self.path.as_deref(),
+            self.trail.as_deref(),
+            self.cause,
+            self.event.as_ref(),
+            &self.message,
+            self.severity,
+            &self.evidence,
+        )
+    }
+}
+
+/// Sorts findings into the report's order and drops exact duplicates.
+pub fn sort_findings(findings: &mut Vec<Finding>) {
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    findings.dedup();
+}
+
+/// The verdict the report opens with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Verdict {
+    /// Every check passed: nothing above `info`.
+    Verified,
+    /// At least one finding above `info`.
+    Findings,
+    /// The bundle cannot support a verdict: nothing in the window could be verified.
+    Inconclusive,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Verified => "VERIFIED",
+            Verdict::Findings => "FINDINGS",
+            Verdict::Inconclusive => "INCONCLUSIVE",
+        }
+    }
+
+    /// `provable` is false when no digest in the window verified at all.
+    pub fn from_findings(findings: &[Finding], provable: bool) -> Verdict {
+        if !provable {
+            Verdict::Inconclusive
+        } else if findings.iter().any(|f| f.severity > Severity::Info) {
+            Verdict::Findings
+        } else {
+            Verdict::Verified
+        }
+    }
+}
+
+/// SPEC exit status: 1 for any finding at or above `fail_on`, or an inconclusive verdict.
+pub fn exit_status(verdict: Verdict, findings: &[Finding], fail_on: Severity) -> i32 {
+    if verdict == Verdict::Inconclusive || findings.iter().any(|f| f.severity >= fail_on) {
+        1
+    } else {
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_names_are_spec_names_and_unique() {
+        let names: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), names.len(), "duplicate kind name");
+        // serde's name must be the same string as as_str (the report uses serde).
+        for k in Kind::ALL {
+            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
+        }
+        insta::assert_snapshot!(names.join("\n"));
+    }
+
+    #[test]
+    fn severity_order_and_parse() {
+        assert!(Severity::Info < Severity::Low && Severity::High < Severity::Critical);
+        assert_eq!(Severity::parse("HIGH"), Some(Severity::High));
+        assert_eq!(Severity::parse("urgent"), None);
+        assert_eq!(Severity::Low.lower(), Severity::Info);
+    }
+
+    #[test]
+    fn exit_status_follows_fail_on() {
+        let low = vec![Finding::new(Kind::CoverageGap)];
+        let v = Verdict::from_findings(&low, true);
+        assert_eq!(v, Verdict::Findings);
+        assert_eq!(exit_status(v, &low, Severity::Medium), 0);
+        assert_eq!(exit_status(v, &low, Severity::Low), 1);
+        assert_eq!(exit_status(Verdict::Inconclusive, &[], Severity::Critical), 1);
+        let info = vec![Finding::new(Kind::InputIgnored)];
+        assert_eq!(Verdict::from_findings(&info, true), Verdict::Verified);
+    }
+}

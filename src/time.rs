@@ -1,0 +1,161 @@
+//! Timestamps: every time inside trailproof is UNIX seconds, UTC.
+//!
+//! Inputs come in every form the AWS CLI prints: ISO 8601 with `Z` or any offset, with or
+//! without fractional seconds (v2), epoch numbers (v1, `1736208247.845`), and the compact
+//! forms inside S3 keys (`20250106T095431Z`, `20250106T0400Z`). Output is always
+//! `YYYY-MM-DDTHH:MM:SSZ`. Parsing never panics; a bad value is `None`.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+
+pub const HOUR: i64 = 3600;
+
+/// RFC 3339 / ISO 8601 with an offset, or a space instead of `T`; fractions are dropped
+/// (truncated toward the past), so `…:48.999Z` is second 48.
+pub fn parse_iso(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.timestamp());
+    }
+    let t = s.replacen(' ', "T", 1);
+    if let Ok(t) = DateTime::parse_from_rfc3339(&t) {
+        return Some(t.timestamp());
+    }
+    // No offset at all: AWS prints UTC in that case.
+    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"] {
+        if let Ok(n) = NaiveDateTime::parse_from_str(&t, fmt) {
+            return Some(Utc.from_utc_datetime(&n).timestamp());
+        }
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(&t, "%Y-%m-%d") {
+        return d
+            .and_hms_opt(0, 0, 0)
+            .map(|n| Utc.from_utc_datetime(&n).timestamp());
+    }
+    None
+}
+
+/// A JSON value holding a time: an ISO string, or epoch seconds as a number or numeric string.
+pub fn from_json(v: &serde_json::Value) -> Option<i64> {
+    match v {
+        serde_json::Value::String(s) => {
+            parse_iso(s).or_else(|| s.trim().parse::<f64>().ok().and_then(epoch_f64))
+        }
+        serde_json::Value::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_f64().and_then(epoch_f64_inner)),
+        _ => None,
+    }
+}
+
+fn epoch_f64(f: f64) -> Option<i64> {
+    epoch_f64_inner(f)
+}
+
+fn epoch_f64_inner(f: f64) -> Option<i64> {
+    // Years 1970..=9999 only: anything else is not a CloudTrail time.
+    if f.is_finite() && (0.0..253_402_300_800.0).contains(&f) {
+        Some(f.floor() as i64)
+    } else {
+        None
+    }
+}
+
+/// `20250106T095431Z` (digest keys) or `20250106T0400Z` (log file keys).
+pub fn parse_compact(s: &str) -> Option<i64> {
+    let fmt = match s.len() {
+        16 => "%Y%m%dT%H%M%SZ",
+        14 => "%Y%m%dT%H%MZ",
+        _ => return None,
+    };
+    NaiveDateTime::parse_from_str(s, fmt)
+        .ok()
+        .map(|n| Utc.from_utc_datetime(&n).timestamp())
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn fmt(t: i64) -> String {
+    match DateTime::<Utc>::from_timestamp(t, 0) {
+        Some(d) => d.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        None => format!("@{t}"),
+    }
+}
+
+/// Start of the hour holding `t`.
+pub fn hour_floor(t: i64) -> i64 {
+    t.div_euclid(HOUR) * HOUR
+}
+
+/// Start of the first hour at or after `t`.
+pub fn hour_ceil(t: i64) -> i64 {
+    let f = hour_floor(t);
+    if f == t {
+        t
+    } else {
+        f + HOUR
+    }
+}
+
+/// The fixed clock reading for the report: `SOURCE_DATE_EPOCH` when set, else the
+/// wall clock; `--deterministic` without it gives the UNIX epoch.
+pub fn generated_at(deterministic: bool) -> i64 {
+    if let Some(t) = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+    {
+        return t;
+    }
+    if deterministic {
+        return 0;
+    }
+    Utc::now().timestamp()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_forms() {
+        let z = parse_iso("2025-01-06T04:48:48Z").unwrap();
+        assert_eq!(fmt(z), "2025-01-06T04:48:48Z");
+        assert_eq!(parse_iso("2025-01-06T06:48:48+02:00"), Some(z));
+        assert_eq!(parse_iso("2025-01-06T04:48:48.999000+00:00"), Some(z));
+        assert_eq!(parse_iso("2025-01-06 04:48:48+00:00"), Some(z));
+        assert_eq!(parse_iso("2025-01-06T04:48:48"), Some(z));
+        assert_eq!(parse_iso("yesterday"), None);
+        assert_eq!(parse_iso(""), None);
+    }
+
+    #[test]
+    fn epoch_forms() {
+        let v: serde_json::Value = serde_json::json!(1736208247.845);
+        assert_eq!(fmt(from_json(&v).unwrap()), "2025-01-07T00:04:07Z");
+        assert_eq!(from_json(&serde_json::json!(1736208247)), Some(1736208247));
+        assert_eq!(from_json(&serde_json::json!("1736208247.5")), Some(1736208247));
+        assert_eq!(from_json(&serde_json::json!(-5.0)), None);
+        assert_eq!(from_json(&serde_json::json!(1e300)), None);
+        assert_eq!(from_json(&serde_json::json!(null)), None);
+    }
+
+    #[test]
+    fn compact_forms() {
+        assert_eq!(
+            parse_compact("20250106T095431Z").map(fmt).as_deref(),
+            Some("2025-01-06T09:54:31Z")
+        );
+        assert_eq!(
+            parse_compact("20250106T0400Z").map(fmt).as_deref(),
+            Some("2025-01-06T04:00:00Z")
+        );
+        assert_eq!(parse_compact("20251399T0400Z"), None);
+        assert_eq!(parse_compact("2025"), None);
+    }
+
+    #[test]
+    fn hours() {
+        let t = parse_iso("2025-01-06T04:48:48Z").unwrap();
+        assert_eq!(fmt(hour_floor(t)), "2025-01-06T04:00:00Z");
+        assert_eq!(fmt(hour_ceil(t)), "2025-01-06T05:00:00Z");
+        assert_eq!(hour_ceil(hour_floor(t)), hour_floor(t));
+    }
+}
