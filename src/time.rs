@@ -38,20 +38,16 @@ pub fn parse_iso(s: &str) -> Option<i64> {
 pub fn from_json(v: &serde_json::Value) -> Option<i64> {
     match v {
         serde_json::Value::String(s) => {
-            parse_iso(s).or_else(|| s.trim().parse::<f64>().ok().and_then(epoch_f64))
+            parse_iso(s).or_else(|| s.trim().parse::<f64>().ok().and_then(epoch_secs))
         }
         serde_json::Value::Number(n) => n
             .as_i64()
-            .or_else(|| n.as_f64().and_then(epoch_f64_inner)),
+            .or_else(|| n.as_f64().and_then(epoch_secs)),
         _ => None,
     }
 }
 
-fn epoch_f64(f: f64) -> Option<i64> {
-    epoch_f64_inner(f)
-}
-
-fn epoch_f64_inner(f: f64) -> Option<i64> {
+fn epoch_secs(f: f64) -> Option<i64> {
     // Years 1970..=9999 only: anything else is not a CloudTrail time.
     if f.is_finite() && (0.0..253_402_300_800.0).contains(&f) {
         Some(f.floor() as i64)
@@ -107,7 +103,10 @@ pub fn generated_at(deterministic: bool) -> i64 {
     if deterministic {
         return 0;
     }
-    Utc::now().timestamp()
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
