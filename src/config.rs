@@ -1,10 +1,25 @@
 //! Trail configuration: reading the exports and judging them (issue 5).
 //!
-//! INTERFACE STUB — the config helper owns this file and replaces the bodies.
+//! This module owns everything trailproof says about the *configured* trail:
+//! - `classify` recognises a configuration export by its JSON shape;
+//! - `analyze` merges every export that describes a trail (describe-trails from any region,
+//!   get-trail, Terraform `show -json`) into one `TrailConfig` per trail, pairs the status and
+//!   event-selector exports with it, raises the `config_*` findings and builds the report's
+//!   `configuration` section (with the CIS AWS Foundations 3.1/3.2 answers);
+//! - `against_evidence` compares that configuration with what the evidence shows
+//!   (`config_evidence_mismatch`).
+//!
+//! Principles: a missing export makes an answer unknown, never a pass; a file that cannot be
+//! tied to a trail is reported (`input_ignored`, info), never guessed; management-event coverage
+//! is evaluated as AWS evaluates selectors (an event is logged when ANY selector matches it),
+//! from the selectors' fields, never from their names. No input can make this module panic.
 
-use crate::findings::Finding;
+use crate::findings::{sort_findings, Evidence, Finding, Kind};
+use crate::time;
 use serde::Serialize;
-use std::collections::BTreeSet;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Debug;
 
 /// One configuration export found in the bundle, already parsed as JSON by discovery.
 #[derive(Debug, Clone)]
@@ -27,11 +42,77 @@ pub enum ConfigKind {
     TerraformShow,
 }
 
+impl ConfigKind {
+    /// The command that prints this export (used in messages and the report).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConfigKind::DescribeTrails => "describe-trails",
+            ConfigKind::GetTrail => "get-trail",
+            ConfigKind::GetTrailStatus => "get-trail-status",
+            ConfigKind::GetEventSelectors => "get-event-selectors",
+            ConfigKind::DescribeOrganization => "describe-organization",
+            ConfigKind::TerraformShow => "terraform show -json",
+        }
+    }
+
+    /// Exports that describe trails (and so make `ConfigAnalysis::exported` true).
+    pub fn describes_trails(self) -> bool {
+        matches!(
+            self,
+            ConfigKind::DescribeTrails | ConfigKind::GetTrail | ConfigKind::TerraformShow
+        )
+    }
+}
+
 /// Recognise a configuration export by its JSON shape (and, for status files, its name).
 /// `None`: not a configuration export.
 pub fn classify(json: &serde_json::Value, file_name: &str) -> Option<ConfigKind> {
-    let _ = (json, file_name);
+    let obj = json.as_object()?;
+    // The discriminating key must also have the right type: a `trailList` that is not a list
+    // must not read as "no trail at all".
+    if obj.get("trailList").is_some_and(Value::is_array) {
+        return Some(ConfigKind::DescribeTrails);
+    }
+    if obj.get("Trail").is_some_and(Value::is_object) {
+        return Some(ConfigKind::GetTrail);
+    }
+    if let Some(is_logging) = obj.get("IsLogging") {
+        // get-trail-status names nothing but `IsLogging`; a non-boolean value is still a status
+        // export when the file is named like one (it is then read as "unknown").
+        if is_logging.is_boolean() || file_name.starts_with("get-trail-status") {
+            return Some(ConfigKind::GetTrailStatus);
+        }
+    }
+    if obj.get("EventSelectors").is_some_and(Value::is_array)
+        || obj
+            .get("AdvancedEventSelectors")
+            .is_some_and(Value::is_array)
+    {
+        return Some(ConfigKind::GetEventSelectors);
+    }
+    if obj.get("Organization").is_some_and(Value::is_object) {
+        return Some(ConfigKind::DescribeOrganization);
+    }
+    let values = obj.get("values");
+    if values
+        .and_then(|v| v.get("root_module"))
+        .is_some_and(Value::is_object)
+        || (obj.contains_key("format_version") && values.is_some_and(Value::is_object))
+    {
+        return Some(ConfigKind::TerraformShow);
+    }
     None
+}
+
+/// The trail a per-trail export names in its file name: `get-trail-status.NAME.json`,
+/// `get-event-selectors.NAME.json`, `get-trail.NAME.json`. Names may hold `.`, `_`, `-`, so
+/// only the fixed prefix and the `.json` suffix are stripped.
+pub fn trail_name_in_file_name(file_name: &str) -> Option<&str> {
+    let stem = file_name.strip_suffix(".json")?;
+    ["get-trail-status.", "get-event-selectors.", "get-trail."]
+        .iter()
+        .find_map(|p| stem.strip_prefix(p))
+        .filter(|n| !n.is_empty())
 }
 
 /// Whether a trail records management events, as far as the exports tell.
@@ -46,6 +127,17 @@ pub enum ManagementEvents {
     Excluded,
     /// No selector export for this trail: cannot tell.
     Unknown,
+}
+
+impl ManagementEvents {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ManagementEvents::All => "all",
+            ManagementEvents::Partial => "partial",
+            ManagementEvents::Excluded => "excluded",
+            ManagementEvents::Unknown => "unknown",
+        }
+    }
 }
 
 /// One trail, merged from every export that describes it (shadow copies are one trail).
@@ -66,7 +158,23 @@ pub struct TrailConfig {
     pub is_logging: Option<bool>,
     pub latest_delivery: Option<i64>,
     pub latest_digest_delivery: Option<i64>,
+    /// Always `Some` for a trail `analyze` returns (`Unknown` without a selector export).
     pub management_events: Option<ManagementEvents>,
+}
+
+impl TrailConfig {
+    /// Whether `--trail ARN|NAME` selects this trail.
+    pub fn matches(&self, filter: &str) -> bool {
+        let filter = filter.trim();
+        if filter.is_empty() {
+            return false;
+        }
+        if self.arn.as_deref() == Some(filter) || self.name == filter {
+            return true;
+        }
+        // An ARN given for a trail only known by name (Terraform state without `arn`).
+        self.arn.is_none() && parse_trail_arn(filter).is_some_and(|a| a.name == self.name)
+    }
 }
 
 /// Everything the configuration stage produces.
@@ -86,6 +194,12 @@ pub struct ConfigAnalysis {
 pub struct ConfigSection {
     pub exported: bool,
     pub trails: Vec<serde_json::Value>,
+    /// From describe-organization.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub organization_id: Option<String>,
+    /// What could not be assessed and why (e.g. no configuration export at all).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// What the evidence shows, for the configuration-versus-evidence rules.
@@ -98,6 +212,8 @@ pub struct EvidenceSummary {
     /// Trails seen in digest file names: (trail name, home region).
     pub trails_seen: BTreeSet<(String, String)>,
     /// (bucket, key prefix before `AWSLogs/`) of every digest and log key seen; prefix may be "".
+    /// Buckets come from the S3 names digests state (`digestS3Bucket`, `logFiles[].s3Bucket`);
+    /// a bundle folder is not a bucket, so an entry whose bucket is "" is not compared.
     pub locations: BTreeSet<(String, String)>,
     pub digests: usize,
     pub verified_digests: usize,
@@ -108,14 +224,1732 @@ pub struct EvidenceSummary {
     pub verified_management_events: u64,
 }
 
+// ---------------------------------------------------------------------------------------------
+// Reading JSON without trusting it
+
+/// The first of `keys` present and not null (AWS and Terraform spell fields differently).
+fn field<'a>(v: &'a Value, keys: &[&str]) -> Option<&'a Value> {
+    keys.iter().find_map(|k| v.get(k).filter(|x| !x.is_null()))
+}
+
+/// A non-empty string (Terraform state writes "" for unset strings).
+fn text(v: &Value, keys: &[&str]) -> Option<String> {
+    field(v, keys)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+fn flag(v: &Value, keys: &[&str]) -> Option<bool> {
+    field(v, keys).and_then(Value::as_bool)
+}
+
+fn yes_no(b: Option<bool>) -> String {
+    match b {
+        Some(true) => "true".into(),
+        Some(false) => "false".into(),
+        None => "unknown".into(),
+    }
+}
+
+/// The parts of `arn:PARTITION:cloudtrail:REGION:ACCOUNT:trail/NAME`.
+struct TrailArn<'a> {
+    region: &'a str,
+    account: &'a str,
+    name: &'a str,
+}
+
+fn parse_trail_arn(arn: &str) -> Option<TrailArn<'_>> {
+    let mut parts = arn.splitn(6, ':');
+    if parts.next()? != "arn" {
+        return None;
+    }
+    parts.next()?; // partition: aws, aws-cn, aws-us-gov
+    if parts.next()? != "cloudtrail" {
+        return None;
+    }
+    let region = parts.next()?;
+    let account = parts.next()?;
+    let name = parts.next()?.strip_prefix("trail/")?;
+    (!name.is_empty()).then_some(TrailArn {
+        region,
+        account,
+        name,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Event selectors: one model for classic and advanced, AWS and Terraform spellings
+
+const OPERATORS: [(&str, &str); 6] = [
+    ("Equals", "equals"),
+    ("NotEquals", "not_equals"),
+    ("StartsWith", "starts_with"),
+    ("NotStartsWith", "not_starts_with"),
+    ("EndsWith", "ends_with"),
+    ("NotEndsWith", "not_ends_with"),
+];
+
+#[derive(Debug, Clone, PartialEq)]
+enum Selectors {
+    Classic(Vec<ClassicSelector>),
+    Advanced(Vec<AdvancedSelector>),
+    /// No selector configured (Terraform without selector blocks, or
+    /// `HasCustomEventSelectors: false`): AWS's default selector applies.
+    Default,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct ClassicSelector {
+    include_management: Option<bool>,
+    read_write: Option<String>,
+    /// `None`: present but unreadable.
+    excluded_sources: Option<BTreeSet<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct AdvancedSelector {
+    name: Option<String>,
+    fields: Vec<FieldSelector>,
+    /// `FieldSelectors` missing or not a list.
+    malformed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+struct FieldSelector {
+    field: String,
+    /// Operator (AWS spelling) -> values; operators with no value are left out.
+    ops: BTreeMap<&'static str, Vec<String>>,
+    malformed: bool,
+}
+
+impl FieldSelector {
+    fn is(&self, name: &str) -> bool {
+        self.field.eq_ignore_ascii_case(name)
+    }
+
+    /// The only operator is `op` (readOnly, eventCategory take Equals only; an eventSource
+    /// exclusion is NotEquals only).
+    fn only(&self, op: &str) -> Option<&[String]> {
+        if self.malformed || self.ops.len() != 1 {
+            return None;
+        }
+        self.ops.get(op).map(Vec::as_slice)
+    }
+
+    fn describe(&self) -> String {
+        let ops: Vec<String> = self
+            .ops
+            .iter()
+            .map(|(op, vals)| format!("{} {op} [{}]", self.field, vals.join(", ")))
+            .collect();
+        if ops.is_empty() {
+            format!("{} (no operator)", self.field)
+        } else {
+            ops.join(" and ")
+        }
+    }
+}
+
+fn strings(v: &Value) -> Option<Vec<String>> {
+    v.as_array()?
+        .iter()
+        .map(|x| x.as_str().map(str::to_owned))
+        .collect()
+}
+
+fn parse_classic(v: &Value) -> ClassicSelector {
+    let excluded_sources = match field(
+        v,
+        &[
+            "ExcludeManagementEventSources",
+            "exclude_management_event_sources",
+        ],
+    ) {
+        None => Some(BTreeSet::new()), // older CLI versions do not print it
+        Some(x) => strings(x).map(|s| s.into_iter().collect()),
+    };
+    ClassicSelector {
+        include_management: flag(v, &["IncludeManagementEvents", "include_management_events"]),
+        read_write: text(v, &["ReadWriteType", "read_write_type"]),
+        excluded_sources,
+    }
+}
+
+fn parse_field_selector(v: &Value) -> FieldSelector {
+    let mut fs = FieldSelector::default();
+    match text(v, &["Field", "field"]) {
+        Some(f) => fs.field = f,
+        None => fs.malformed = true,
+    }
+    for (aws, tf) in OPERATORS {
+        let Some(raw) = field(v, &[aws, tf]) else {
+            continue;
+        };
+        match strings(raw) {
+            // Terraform state prints unset operators as [].
+            Some(vals) if vals.is_empty() => {}
+            Some(vals) => {
+                fs.ops.insert(aws, vals);
+            }
+            None => fs.malformed = true,
+        }
+    }
+    fs
+}
+
+fn parse_advanced(v: &Value) -> AdvancedSelector {
+    let list = field(v, &["FieldSelectors", "field_selector"]).and_then(Value::as_array);
+    AdvancedSelector {
+        name: text(v, &["Name", "name"]),
+        fields: list
+            .map(|l| l.iter().map(parse_field_selector).collect())
+            .unwrap_or_default(),
+        malformed: list.is_none(),
+    }
+}
+
+/// get-event-selectors output. `None`: neither list is readable.
+fn parse_selector_export(doc: &Value) -> Option<Selectors> {
+    let classic = doc.get("EventSelectors").and_then(Value::as_array);
+    let advanced = doc.get("AdvancedEventSelectors").and_then(Value::as_array);
+    match (classic, advanced) {
+        // AWS prints one list or the other; a non-empty advanced list wins over an empty classic one.
+        (Some(c), Some(a)) if a.is_empty() && !c.is_empty() => {
+            Some(Selectors::Classic(c.iter().map(parse_classic).collect()))
+        }
+        (_, Some(a)) => Some(Selectors::Advanced(a.iter().map(parse_advanced).collect())),
+        (Some(c), None) => Some(Selectors::Classic(c.iter().map(parse_classic).collect())),
+        (None, None) => None,
+    }
+}
+
+/// The selectors of a Terraform `aws_cloudtrail` resource. `None`: unreadable.
+fn parse_terraform_selectors(values: &Value) -> Option<Selectors> {
+    let list = |key: &str| match values.get(key) {
+        None | Some(Value::Null) => Some(Vec::new()),
+        Some(Value::Array(a)) => Some(a.clone()),
+        Some(_) => None,
+    };
+    let classic = list("event_selector")?;
+    let advanced = list("advanced_event_selector")?;
+    Some(if !advanced.is_empty() {
+        Selectors::Advanced(advanced.iter().map(parse_advanced).collect())
+    } else if !classic.is_empty() {
+        Selectors::Classic(classic.iter().map(parse_classic).collect())
+    } else {
+        // No selector block: the provider never calls PutEventSelectors, AWS's default applies.
+        Selectors::Default
+    })
+}
+
+fn selector_label(i: usize, name: Option<&str>) -> String {
+    match name {
+        Some(n) => format!("selector {} ('{n}')", i + 1),
+        None => format!("selector {}", i + 1),
+    }
+}
+
+/// One line per selector, for the report and the findings' proof.
+fn describe_selectors(s: &Selectors) -> Vec<String> {
+    match s {
+        Selectors::Default => {
+            vec!["AWS default selector: all management events, ReadWriteType All".into()]
+        }
+        Selectors::Classic(list) => list
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let ex = match &c.excluded_sources {
+                    Some(set) => format!("[{}]", set.iter().cloned().collect::<Vec<_>>().join(", ")),
+                    None => "unreadable".into(),
+                };
+                format!(
+                    "{}: IncludeManagementEvents {}, ReadWriteType {}, ExcludeManagementEventSources {ex}",
+                    selector_label(i, None),
+                    yes_no(c.include_management),
+                    c.read_write.as_deref().unwrap_or("missing"),
+                )
+            })
+            .collect(),
+        Selectors::Advanced(list) => list
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let fields: Vec<String> = a.fields.iter().map(FieldSelector::describe).collect();
+                let body = if a.malformed {
+                    "FieldSelectors unreadable".to_owned()
+                } else if fields.is_empty() {
+                    "no field selector".to_owned()
+                } else {
+                    fields.join(" and ")
+                };
+                format!("{}: {body}", selector_label(i, a.name.as_deref()))
+            })
+            .collect(),
+    }
+}
+
+/// How one selector covers management events of one kind (read or write).
+struct Cover {
+    label: String,
+    excluded: BTreeSet<String>,
+    /// Field selectors besides eventCategory/readOnly/eventSource NotEquals: they narrow the
+    /// selector in ways that cannot be proven to add up to "all".
+    narrowing: Vec<String>,
+}
+
+/// The answer on management events, with the selector facts that decided it.
+#[derive(Debug, Clone, PartialEq)]
+struct MgmtVerdict {
+    value: ManagementEvents,
+    reason: String,
+}
+
+const RW: [&str; 2] = ["read", "write"];
+
+/// Union of the selectors, as AWS evaluates them: an event is logged when ANY selector matches.
+/// `cover[0]` holds the selectors that can match read events, `cover[1]` write events.
+fn combine(cover: [Vec<Cover>; 2], unknown: Vec<String>, none_reason: String) -> MgmtVerdict {
+    let mut full = [false, false];
+    let mut missing: [BTreeSet<String>; 2] = [BTreeSet::new(), BTreeSet::new()];
+    for k in 0..2 {
+        let clean: Vec<&Cover> = cover[k].iter().filter(|c| c.narrowing.is_empty()).collect();
+        if let Some((first, rest)) = clean.split_first() {
+            // A source is unrecorded only if every clean selector excludes it.
+            let common: BTreeSet<String> = rest.iter().fold(first.excluded.clone(), |acc, c| {
+                acc.intersection(&c.excluded).cloned().collect()
+            });
+            full[k] = common.is_empty();
+            missing[k] = common;
+        }
+    }
+    if full[0] && full[1] {
+        let labels: BTreeSet<&str> = cover
+            .iter()
+            .flatten()
+            .filter(|c| c.narrowing.is_empty())
+            .map(|c| c.label.as_str())
+            .collect();
+        let labels: Vec<&str> = labels.into_iter().collect();
+        return MgmtVerdict {
+            value: ManagementEvents::All,
+            reason: format!(
+                "{} record(s) all management events, read and write, from every source",
+                labels.join(", ")
+            ),
+        };
+    }
+    if !unknown.is_empty() {
+        return MgmtVerdict {
+            value: ManagementEvents::Unknown,
+            reason: format!("cannot tell: {}", unknown.join("; ")),
+        };
+    }
+    if cover[0].is_empty() && cover[1].is_empty() {
+        return MgmtVerdict {
+            value: ManagementEvents::Excluded,
+            reason: none_reason,
+        };
+    }
+    let mut parts: Vec<String> = Vec::new();
+    for k in 0..2 {
+        if full[k] {
+            continue;
+        }
+        if cover[k].is_empty() {
+            parts.push(format!("no selector records {} management events", RW[k]));
+            continue;
+        }
+        if !missing[k].is_empty() {
+            parts.push(format!(
+                "{} management events from {} are excluded by every selector that records them",
+                RW[k],
+                missing[k].iter().cloned().collect::<Vec<_>>().join(", ")
+            ));
+        }
+        for c in cover[k].iter().filter(|c| !c.narrowing.is_empty()) {
+            parts.push(format!(
+                "{} narrows {} management events to {}",
+                c.label,
+                RW[k],
+                c.narrowing.join(" and ")
+            ));
+        }
+    }
+    MgmtVerdict {
+        value: ManagementEvents::Partial,
+        reason: parts.join("; "),
+    }
+}
+
+fn eval_classic(list: &[ClassicSelector]) -> MgmtVerdict {
+    let mut cover: [Vec<Cover>; 2] = [Vec::new(), Vec::new()];
+    let mut unknown = Vec::new();
+    for (i, s) in list.iter().enumerate() {
+        let label = selector_label(i, None);
+        match s.include_management {
+            Some(false) => continue,
+            Some(true) => {}
+            None => {
+                unknown.push(format!(
+                    "{label}: IncludeManagementEvents missing or not a boolean"
+                ));
+                continue;
+            }
+        }
+        let rw = match s.read_write.as_deref() {
+            Some(v) if v.eq_ignore_ascii_case("All") => [true, true],
+            Some(v) if v.eq_ignore_ascii_case("ReadOnly") => [true, false],
+            Some(v) if v.eq_ignore_ascii_case("WriteOnly") => [false, true],
+            other => {
+                unknown.push(format!(
+                    "{label}: ReadWriteType {}",
+                    other.unwrap_or("missing")
+                ));
+                continue;
+            }
+        };
+        let Some(excluded) = &s.excluded_sources else {
+            unknown.push(format!("{label}: ExcludeManagementEventSources unreadable"));
+            continue;
+        };
+        for k in 0..2 {
+            if rw[k] {
+                cover[k].push(Cover {
+                    label: label.clone(),
+                    excluded: excluded.clone(),
+                    narrowing: Vec::new(),
+                });
+            }
+        }
+    }
+    let none = if list.is_empty() {
+        "EventSelectors is empty: no selector records any event".to_owned()
+    } else {
+        format!(
+            "IncludeManagementEvents is false on every event selector ({})",
+            list.len()
+        )
+    };
+    combine(cover, unknown, none)
+}
+
+fn eval_advanced(list: &[AdvancedSelector]) -> MgmtVerdict {
+    let mut cover: [Vec<Cover>; 2] = [Vec::new(), Vec::new()];
+    let mut unknown = Vec::new();
+    for (i, s) in list.iter().enumerate() {
+        let label = selector_label(i, s.name.as_deref());
+        if s.malformed {
+            unknown.push(format!("{label}: FieldSelectors unreadable"));
+            continue;
+        }
+        // Decided by the eventCategory field selector, never by the selector's Name.
+        let categories: Vec<&FieldSelector> =
+            s.fields.iter().filter(|f| f.is("eventCategory")).collect();
+        if categories.is_empty() {
+            unknown.push(format!("{label}: no eventCategory field selector"));
+            continue;
+        }
+        let mut management = true;
+        let mut unreadable = false;
+        for c in &categories {
+            match c.only("Equals") {
+                Some(vals) => {
+                    if !vals.iter().any(|v| v.eq_ignore_ascii_case("Management")) {
+                        management = false;
+                    }
+                }
+                None => unreadable = true,
+            }
+        }
+        if !management {
+            continue; // field selectors are ANDed: this one cannot match a management event
+        }
+        if unreadable {
+            unknown.push(format!(
+                "{label}: eventCategory has an operator other than Equals"
+            ));
+            continue;
+        }
+        let mut rw = [true, true];
+        let mut excluded = BTreeSet::new();
+        let mut narrowing = Vec::new();
+        for f in s.fields.iter().filter(|f| !f.is("eventCategory")) {
+            if f.is("readOnly") {
+                if let Some(vals) = f.only("Equals") {
+                    rw[0] &= vals.iter().any(|v| v.eq_ignore_ascii_case("true"));
+                    rw[1] &= vals.iter().any(|v| v.eq_ignore_ascii_case("false"));
+                    continue;
+                }
+            } else if f.is("eventSource") {
+                if let Some(vals) = f.only("NotEquals") {
+                    excluded.extend(vals.iter().cloned());
+                    continue;
+                }
+            }
+            narrowing.push(f.describe());
+        }
+        for k in 0..2 {
+            if rw[k] {
+                cover[k].push(Cover {
+                    label: label.clone(),
+                    excluded: excluded.clone(),
+                    narrowing: narrowing.clone(),
+                });
+            }
+        }
+    }
+    let none = if list.is_empty() {
+        "AdvancedEventSelectors is empty: no selector records any event".to_owned()
+    } else {
+        let labels: Vec<String> = list
+            .iter()
+            .enumerate()
+            .map(|(i, s)| selector_label(i, s.name.as_deref()))
+            .collect();
+        format!(
+            "no advanced event selector has eventCategory Equals Management ({})",
+            labels.join(", ")
+        )
+    };
+    combine(cover, unknown, none)
+}
+
+fn evaluate(s: &Selectors) -> MgmtVerdict {
+    match s {
+        Selectors::Default => MgmtVerdict {
+            value: ManagementEvents::All,
+            reason: "no custom event selector: AWS's default selector records all management \
+                     events, read and write"
+                .into(),
+        },
+        Selectors::Classic(list) => eval_classic(list),
+        Selectors::Advanced(list) => eval_advanced(list),
+    }
+}
+
+fn selectors_type(s: &Selectors) -> &'static str {
+    match s {
+        Selectors::Classic(_) => "classic",
+        Selectors::Advanced(_) => "advanced",
+        Selectors::Default => "default",
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Trails, merged from every export
+
+/// What one trail-describing export says about one trail.
+#[derive(Default)]
+struct Record {
+    name: String,
+    arn: Option<String>,
+    home_region: Option<String>,
+    account: Option<String>,
+    multi_region: Option<bool>,
+    organization_trail: Option<bool>,
+    log_validation: Option<bool>,
+    include_global_events: Option<bool>,
+    kms_key_id: Option<String>,
+    bucket: Option<String>,
+    key_prefix: Option<String>,
+    has_custom_selectors: Option<bool>,
+    /// Terraform `enable_logging` (the status export, when present, wins).
+    enable_logging: Option<bool>,
+    /// Terraform selector blocks.
+    selectors: Option<Selectors>,
+}
+
+impl Record {
+    fn with_arn(mut self) -> Option<Record> {
+        if let Some(a) = self.arn.as_deref().and_then(parse_trail_arn) {
+            if self.name.is_empty() {
+                self.name = a.name.to_owned();
+            }
+            if self.home_region.is_none() && !a.region.is_empty() {
+                self.home_region = Some(a.region.to_owned());
+            }
+            if !a.account.is_empty() {
+                self.account = Some(a.account.to_owned());
+            }
+        }
+        (!self.name.is_empty()).then_some(self)
+    }
+}
+
+/// A describe-trails / get-trail entry. `None`: names no trail.
+fn aws_record(v: &Value) -> Option<Record> {
+    v.as_object()?;
+    Record {
+        name: text(v, &["Name"]).unwrap_or_default(),
+        arn: text(v, &["TrailARN"]),
+        home_region: text(v, &["HomeRegion"]),
+        multi_region: flag(v, &["IsMultiRegionTrail"]),
+        organization_trail: flag(v, &["IsOrganizationTrail"]),
+        log_validation: flag(v, &["LogFileValidationEnabled"]),
+        include_global_events: flag(v, &["IncludeGlobalServiceEvents"]),
+        kms_key_id: text(v, &["KmsKeyId"]),
+        bucket: text(v, &["S3BucketName"]),
+        key_prefix: text(v, &["S3KeyPrefix"]),
+        has_custom_selectors: flag(v, &["HasCustomEventSelectors"]),
+        ..Record::default()
+    }
+    .with_arn()
+}
+
+/// A Terraform `aws_cloudtrail` resource's `values`.
+fn terraform_record(v: &Value) -> Option<Record> {
+    v.as_object()?;
+    Record {
+        name: text(v, &["name"]).unwrap_or_default(),
+        arn: text(v, &["arn"]),
+        home_region: text(v, &["home_region"]),
+        multi_region: flag(v, &["is_multi_region_trail"]),
+        organization_trail: flag(v, &["is_organization_trail"]),
+        log_validation: flag(v, &["enable_log_file_validation"]),
+        include_global_events: flag(v, &["include_global_service_events"]),
+        kms_key_id: text(v, &["kms_key_id"]),
+        bucket: text(v, &["s3_bucket_name"]),
+        key_prefix: text(v, &["s3_key_prefix"]),
+        enable_logging: flag(v, &["enable_logging"]),
+        selectors: parse_terraform_selectors(v),
+        ..Record::default()
+    }
+    .with_arn()
+}
+
+/// `aws_cloudtrail` resources of a `terraform show -json`, child modules included:
+/// (address, values).
+fn terraform_resources(doc: &Value) -> Vec<(String, &Value)> {
+    fn walk<'a>(module: &'a Value, depth: usize, out: &mut Vec<(String, &'a Value)>) {
+        if depth > 64 {
+            return; // no real configuration nests this deep
+        }
+        for r in module
+            .get("resources")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let is_trail = r.get("type").and_then(Value::as_str) == Some("aws_cloudtrail")
+                && r.get("mode").and_then(Value::as_str) != Some("data");
+            if let (true, Some(values)) = (is_trail, r.get("values").filter(|v| v.is_object())) {
+                let address = text(r, &["address"]).unwrap_or_else(|| "aws_cloudtrail".into());
+                out.push((address, values));
+            }
+        }
+        for child in module
+            .get("child_modules")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            walk(child, depth + 1, out);
+        }
+    }
+    let mut out = Vec::new();
+    if let Some(root) = doc.get("values").and_then(|v| v.get("root_module")) {
+        walk(root, 0, &mut out);
+    }
+    out
+}
+
+/// get-trail-status, as read.
+#[derive(Debug, Clone, PartialEq)]
+struct Status {
+    path: String,
+    is_logging: Option<bool>,
+    latest_delivery: Option<i64>,
+    latest_digest_delivery: Option<i64>,
+    delivery_error: Option<String>,
+    digest_delivery_error: Option<String>,
+    start_logging: Option<i64>,
+    stop_logging: Option<i64>,
+}
+
+fn parse_status(path: &str, v: &Value) -> Status {
+    let when = |keys: &[&str]| field(v, keys).and_then(time::from_json);
+    Status {
+        path: path.to_owned(),
+        is_logging: flag(v, &["IsLogging"]),
+        latest_delivery: when(&["LatestDeliveryTime"]),
+        latest_digest_delivery: when(&["LatestDigestDeliveryTime"]),
+        delivery_error: text(v, &["LatestDeliveryError"]),
+        digest_delivery_error: text(v, &["LatestDigestDeliveryError"]),
+        start_logging: when(&["StartLoggingTime", "TimeLoggingStarted"]),
+        stop_logging: when(&["StopLoggingTime", "TimeLoggingStopped"]),
+    }
+}
+
+/// A trail being assembled, with where each fact came from.
+#[derive(Default)]
+struct Trail {
+    cfg: TrailConfig,
+    has_custom_selectors: Option<bool>,
+    enable_logging: Option<bool>,
+    /// Trail-describing exports that name this trail.
+    files: BTreeSet<String>,
+    /// Field (AWS spelling) -> the file that stated it first.
+    src: BTreeMap<&'static str, String>,
+    /// Exports that disagree on a field (shadow copies, Terraform drift).
+    conflicts: Vec<String>,
+    status: Option<Status>,
+    status_files: Vec<String>,
+    /// (file, selectors) from get-event-selectors.
+    selectors: Option<(String, Selectors)>,
+    selector_files: Vec<String>,
+    /// (address in file, selectors) from Terraform.
+    tf_selectors: Option<(String, Selectors)>,
+    /// (verdict, file that decided it, what that file is).
+    mgmt: Option<(MgmtVerdict, Option<String>, &'static str)>,
+}
+
+impl Trail {
+    fn src(&self, field: &str) -> Option<&str> {
+        self.src.get(field).map(String::as_str)
+    }
+
+    fn first_file(&self) -> Option<&str> {
+        self.files.iter().next().map(String::as_str)
+    }
+
+    fn merge(&mut self, r: Record, path: &str) {
+        self.files.insert(path.to_owned());
+        if self.cfg.name.is_empty() {
+            self.cfg.name = r.name;
+        }
+        let (src, conflicts) = (&mut self.src, &mut self.conflicts);
+        let c = &mut self.cfg;
+        set(&mut c.arn, r.arn, "TrailARN", path, src, conflicts);
+        set(
+            &mut c.home_region,
+            r.home_region,
+            "HomeRegion",
+            path,
+            src,
+            conflicts,
+        );
+        set(&mut c.account, r.account, "Account", path, src, conflicts);
+        set(
+            &mut c.multi_region,
+            r.multi_region,
+            "IsMultiRegionTrail",
+            path,
+            src,
+            conflicts,
+        );
+        set(
+            &mut c.organization_trail,
+            r.organization_trail,
+            "IsOrganizationTrail",
+            path,
+            src,
+            conflicts,
+        );
+        set(
+            &mut c.log_validation,
+            r.log_validation,
+            "LogFileValidationEnabled",
+            path,
+            src,
+            conflicts,
+        );
+        set(
+            &mut c.include_global_events,
+            r.include_global_events,
+            "IncludeGlobalServiceEvents",
+            path,
+            src,
+            conflicts,
+        );
+        set(
+            &mut c.kms_key_id,
+            r.kms_key_id,
+            "KmsKeyId",
+            path,
+            src,
+            conflicts,
+        );
+        set(
+            &mut c.bucket,
+            r.bucket,
+            "S3BucketName",
+            path,
+            src,
+            conflicts,
+        );
+        set(
+            &mut c.key_prefix,
+            r.key_prefix,
+            "S3KeyPrefix",
+            path,
+            src,
+            conflicts,
+        );
+        set(
+            &mut self.has_custom_selectors,
+            r.has_custom_selectors,
+            "HasCustomEventSelectors",
+            path,
+            src,
+            conflicts,
+        );
+        set(
+            &mut self.enable_logging,
+            r.enable_logging,
+            "enable_logging",
+            path,
+            src,
+            conflicts,
+        );
+        if self.tf_selectors.is_none() {
+            self.tf_selectors = r.selectors.map(|s| (path.to_owned(), s));
+        }
+    }
+}
+
+/// Fill a field the first time an export states it; note later exports that disagree.
+fn set<T: PartialEq + Debug>(
+    slot: &mut Option<T>,
+    new: Option<T>,
+    name: &'static str,
+    path: &str,
+    src: &mut BTreeMap<&'static str, String>,
+    conflicts: &mut Vec<String>,
+) {
+    let Some(new) = new else { return };
+    match slot {
+        None => {
+            *slot = Some(new);
+            src.insert(name, path.to_owned());
+        }
+        Some(old) if *old != new => {
+            let first = src.get(name).map_or("?", String::as_str);
+            conflicts.push(format!("{name}: {old:?} in {first}, {new:?} in {path}"));
+        }
+        Some(_) => {}
+    }
+}
+
+/// Find the trail a record describes: same ARN, else same name where an ARN is missing.
+fn find_trail(trails: &[Trail], r: &Record) -> Option<usize> {
+    if let Some(arn) = &r.arn {
+        if let Some(i) = trails.iter().position(|t| t.cfg.arn.as_ref() == Some(arn)) {
+            return Some(i);
+        }
+        let by_name: Vec<usize> = (0..trails.len())
+            .filter(|&i| trails[i].cfg.arn.is_none() && trails[i].cfg.name == r.name)
+            .collect();
+        return (by_name.len() == 1).then(|| by_name[0]);
+    }
+    let by_name: Vec<usize> = (0..trails.len())
+        .filter(|&i| trails[i].cfg.name == r.name)
+        .collect();
+    (by_name.len() == 1).then(|| by_name[0])
+}
+
+/// The trail a status or selector export belongs to, or why it cannot be told.
+fn pair(
+    trails: &[Trail],
+    arn: Option<&str>,
+    file_name: &str,
+    kind: ConfigKind,
+) -> Result<usize, String> {
+    if let Some(arn) = arn {
+        if let Some(i) = trails
+            .iter()
+            .position(|t| t.cfg.arn.as_deref() == Some(arn))
+        {
+            return Ok(i);
+        }
+        // A trail only known by name (Terraform without `arn`) with the ARN's trail name.
+        let name = parse_trail_arn(arn).map(|a| a.name);
+        let by_name: Vec<usize> = (0..trails.len())
+            .filter(|&i| trails[i].cfg.arn.is_none() && Some(trails[i].cfg.name.as_str()) == name)
+            .collect();
+        return match by_name.as_slice() {
+            [i] => Ok(*i),
+            _ => Err(format!(
+                "its TrailARN {arn} matches no trail in the exported configuration"
+            )),
+        };
+    }
+    let Some(name) = trail_name_in_file_name(file_name) else {
+        return Err(format!(
+            "it does not name its trail: {} output is paired by its file name, {}.TRAILNAME.json",
+            kind.as_str(),
+            kind.as_str()
+        ));
+    };
+    let by_name: Vec<usize> = (0..trails.len())
+        .filter(|&i| trails[i].cfg.name == name)
+        .collect();
+    match by_name.as_slice() {
+        [i] => Ok(*i),
+        [] => Err(format!(
+            "its file name names trail {name}, which is not in the exported configuration"
+        )),
+        many => Err(format!(
+            "its file name names trail {name}, and {} exported trails have that name",
+            many.len()
+        )),
+    }
+}
+
+fn ignored(path: &str, why: String) -> Finding {
+    Finding::new(Kind::InputIgnored)
+        .message(format!("Configuration export not used: {why}."))
+        .path(path)
+        .evidence(Evidence::file(path).detail(format!("reason: {why}")))
+}
+
 /// Judge the exports: config_* findings and the `configuration` section.
 pub fn analyze(files: &[ConfigFile], trail_filter: Option<&str>) -> ConfigAnalysis {
-    let _ = (files, trail_filter);
-    ConfigAnalysis::default()
+    let mut findings = Vec::new();
+    let mut classified: Vec<(ConfigKind, &ConfigFile)> = Vec::new();
+    for f in files {
+        match classify(&f.json, &f.file_name) {
+            Some(k) => classified.push((k, f)),
+            None => findings.push(ignored(
+                &f.path,
+                "not a recognised CloudTrail, Organizations or Terraform export".into(),
+            )),
+        }
+    }
+    // Fixed processing order, whatever order discovery found the files in.
+    classified
+        .sort_by(|a, b| (a.0, &a.1.path, &a.1.file_name).cmp(&(b.0, &b.1.path, &b.1.file_name)));
+
+    // 1. Trail-describing exports.
+    let mut trails: Vec<Trail> = Vec::new();
+    let mut exported = false;
+    let mut describing: BTreeSet<String> = BTreeSet::new();
+    for (kind, f) in classified.iter().filter(|(k, _)| k.describes_trails()) {
+        let mut records: Vec<Record> = Vec::new();
+        match kind {
+            ConfigKind::DescribeTrails => {
+                let list = f.json.get("trailList").and_then(Value::as_array);
+                let list = list.map(Vec::as_slice).unwrap_or_default();
+                exported = true; // even an empty trailList is an answer: "no trail"
+                describing.insert(f.path.clone());
+                let mut unnamed = 0;
+                for entry in list {
+                    match aws_record(entry) {
+                        Some(r) => records.push(r),
+                        None => unnamed += 1,
+                    }
+                }
+                if unnamed > 0 {
+                    findings.push(ignored(
+                        &f.path,
+                        format!("{unnamed} trailList entr(y/ies) with neither Name nor TrailARN"),
+                    ));
+                }
+            }
+            ConfigKind::GetTrail => match f.json.get("Trail").and_then(aws_record) {
+                Some(r) => {
+                    exported = true;
+                    describing.insert(f.path.clone());
+                    records.push(r);
+                }
+                None => findings.push(ignored(&f.path, "its Trail names no trail".into())),
+            },
+            _ => {
+                // Terraform state only lists what that configuration manages: without an
+                // aws_cloudtrail resource it says nothing about the account's trails.
+                let resources = terraform_resources(&f.json);
+                if resources.is_empty() {
+                    findings.push(ignored(
+                        &f.path,
+                        "terraform show -json output without an aws_cloudtrail resource".into(),
+                    ));
+                }
+                for (address, values) in resources {
+                    match terraform_record(values) {
+                        Some(r) => {
+                            exported = true;
+                            describing.insert(f.path.clone());
+                            records.push(r);
+                        }
+                        None => findings.push(ignored(&f.path, format!("{address} has no name"))),
+                    }
+                }
+            }
+        }
+        for r in records {
+            match find_trail(&trails, &r) {
+                Some(i) => trails[i].merge(r, &f.path),
+                None => {
+                    let mut t = Trail::default();
+                    t.merge(r, &f.path);
+                    trails.push(t);
+                }
+            }
+        }
+    }
+
+    // 2. Organization.
+    let mut organization_id: Option<String> = None;
+    let mut notes: Vec<String> = Vec::new();
+    for (_, f) in classified
+        .iter()
+        .filter(|(k, _)| *k == ConfigKind::DescribeOrganization)
+    {
+        let id = f.json.get("Organization").and_then(|o| text(o, &["Id"]));
+        match (&organization_id, id) {
+            (None, Some(id)) => organization_id = Some(id),
+            (Some(old), Some(id)) if *old != id => notes.push(format!(
+                "describe-organization exports disagree: {old} and {id} (in {}); {old} is used",
+                f.path
+            )),
+            _ => {}
+        }
+    }
+
+    // 3. Status and selector exports, paired with a trail or reported.
+    for (kind, f) in &classified {
+        match kind {
+            ConfigKind::GetTrailStatus => match pair(&trails, None, &f.file_name, *kind) {
+                Ok(i) => {
+                    let st = parse_status(&f.path, &f.json);
+                    let t = &mut trails[i];
+                    t.status_files.push(f.path.clone());
+                    match &t.status {
+                        None => t.status = Some(st),
+                        Some(old)
+                            if (old.is_logging, &old.delivery_error)
+                                != (st.is_logging, &st.delivery_error) =>
+                        {
+                            t.conflicts.push(format!(
+                                "get-trail-status: IsLogging {} in {}, {} in {}; the first is used",
+                                yes_no(old.is_logging),
+                                old.path,
+                                yes_no(st.is_logging),
+                                st.path
+                            ));
+                        }
+                        Some(_) => {}
+                    }
+                }
+                Err(why) => findings.push(ignored(&f.path, why)),
+            },
+            ConfigKind::GetEventSelectors => {
+                let arn = text(&f.json, &["TrailARN"]);
+                match pair(&trails, arn.as_deref(), &f.file_name, *kind) {
+                    Ok(i) => {
+                        let t = &mut trails[i];
+                        t.selector_files.push(f.path.clone());
+                        match (parse_selector_export(&f.json), &t.selectors) {
+                            (Some(s), None) => t.selectors = Some((f.path.clone(), s)),
+                            (Some(s), Some((old_path, old))) if *old != s => {
+                                t.conflicts.push(format!(
+                                "get-event-selectors: {old_path} and {} differ; the first is used",
+                                f.path
+                            ))
+                            }
+                            _ => {}
+                        }
+                    }
+                    Err(why) => findings.push(ignored(&f.path, why)),
+                }
+            }
+            _ => {}
+        }
+    }
+
+    // 4. Status and management events per trail.
+    for t in &mut trails {
+        if let Some(st) = &t.status {
+            // The status export is AWS's live answer: it wins over Terraform's enable_logging.
+            if st.is_logging.is_some() {
+                t.cfg.is_logging = st.is_logging;
+                t.src.insert("IsLogging", st.path.clone());
+            }
+            t.cfg.latest_delivery = st.latest_delivery;
+            t.cfg.latest_digest_delivery = st.latest_digest_delivery;
+        }
+        if t.cfg.is_logging.is_none() {
+            if let Some(v) = t.enable_logging {
+                t.cfg.is_logging = Some(v);
+                if let Some(p) = t.src.get("enable_logging").cloned() {
+                    t.src.insert("IsLogging", p);
+                }
+            }
+        }
+        let mgmt = if let Some((path, s)) = &t.selectors {
+            (evaluate(s), Some(path.clone()), "get-event-selectors")
+        } else if let Some((path, s)) = &t.tf_selectors {
+            (evaluate(s), Some(path.clone()), "terraform")
+        } else if t.has_custom_selectors == Some(false) {
+            (
+                evaluate(&Selectors::Default),
+                t.src("HasCustomEventSelectors").map(str::to_owned),
+                "HasCustomEventSelectors false",
+            )
+        } else {
+            (
+                MgmtVerdict {
+                    value: ManagementEvents::Unknown,
+                    reason: "no get-event-selectors export for this trail".into(),
+                },
+                None,
+                "none",
+            )
+        };
+        t.cfg.management_events = Some(mgmt.0.value);
+        t.mgmt = Some(mgmt);
+    }
+
+    // 5. --trail limits the analysis to the trail the evidence is about.
+    let filter = trail_filter.map(str::trim).filter(|f| !f.is_empty());
+    let before: Vec<String> = trails.iter().map(|t| t.cfg.name.clone()).collect();
+    if let Some(flt) = filter {
+        trails.retain(|t| t.cfg.matches(flt));
+    }
+    trails.sort_by(|a, b| {
+        (a.cfg.arn.as_deref().unwrap_or(""), &a.cfg.name)
+            .cmp(&(b.cfg.arn.as_deref().unwrap_or(""), &b.cfg.name))
+    });
+
+    if exported {
+        findings.extend(rules(&trails, &describing, filter, &before));
+    } else {
+        notes.push(
+            "no trail configuration export (describe-trails, get-trail or terraform show -json) \
+             in the bundle: the configuration was not assessed"
+                .into(),
+        );
+    }
+    sort_findings(&mut findings);
+
+    let section = ConfigSection {
+        exported,
+        trails: trails.iter().map(section_trail).collect(),
+        organization_id: organization_id.clone(),
+        notes,
+    };
+    ConfigAnalysis {
+        exported,
+        trails: trails.into_iter().map(|t| t.cfg).collect(),
+        organization_id,
+        findings,
+        section,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rules
+
+/// A config finding scoped to a trail: its name, owner account and home region, the file.
+fn trail_finding(kind: Kind, t: &Trail, path: Option<&str>) -> Finding {
+    let mut f = Finding::new(kind).scope(
+        t.cfg.account.as_deref(),
+        t.cfg.home_region.as_deref(),
+        Some(&t.cfg.name),
+    );
+    if let Some(p) = path.or_else(|| t.first_file()) {
+        f = f.path(p);
+    }
+    f
+}
+
+fn proof(
+    file: Option<&str>,
+    expected: impl Into<String>,
+    actual: impl Into<String>,
+) -> Evidence {
+    Evidence {
+        file: file.map(str::to_owned),
+        expected: Some(expected.into()),
+        actual: Some(actual.into()),
+        details: Vec::new(),
+    }
+}
+
+fn rules(
+    trails: &[Trail],
+    describing: &BTreeSet<String>,
+    filter: Option<&str>,
+    before: &[String],
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let first_export = describing.iter().next().map(String::as_str);
+
+    if trails.is_empty() {
+        let (message, actual) = match filter {
+            Some(flt) if !before.is_empty() => (
+                format!("No trail in the exported configuration matches --trail {flt}."),
+                format!("trails: {}", before.join(", ")),
+            ),
+            _ => (
+                "The exported configuration holds no trail: the evidence has no trail to belong to."
+                    .to_owned(),
+                "trailList: []".to_owned(),
+            ),
+        };
+        let mut f = Finding::new(Kind::ConfigNoTrail).message(message);
+        if let Some(p) = first_export {
+            f = f.path(p);
+        }
+        let mut ev = proof(first_export, "at least one trail", actual);
+        ev.details = describing.iter().map(|p| format!("export: {p}")).collect();
+        out.push(f.evidence(ev));
+        return out;
+    }
+
+    // Trails that may be recording (logging true, or no status export to say otherwise).
+    let recording: Vec<&Trail> = trails
+        .iter()
+        .filter(|t| t.cfg.is_logging != Some(false))
+        .collect();
+
+    for t in trails {
+        let name = &t.cfg.name;
+        if t.cfg.is_logging == Some(false) {
+            let path = t.src("IsLogging");
+            let mut ev = proof(path, "IsLogging: true", "IsLogging: false");
+            if let Some(st) = &t.status {
+                if let Some(s) = st.stop_logging {
+                    ev = ev.detail(format!("StopLoggingTime: {}", time::fmt(s)));
+                }
+                if let Some(s) = st.start_logging {
+                    ev = ev.detail(format!("StartLoggingTime: {}", time::fmt(s)));
+                }
+            }
+            out.push(
+                trail_finding(Kind::ConfigNotLogging, t, path)
+                    .message(format!("Trail {name} is not logging (IsLogging false)."))
+                    .evidence(ev),
+            );
+        }
+        if let Some(st) = &t.status {
+            for (field, err) in [
+                ("LatestDeliveryError", &st.delivery_error),
+                ("LatestDigestDeliveryError", &st.digest_delivery_error),
+            ] {
+                if let Some(err) = err {
+                    out.push(
+                        trail_finding(Kind::ConfigDeliveryError, t, Some(&st.path))
+                            .message(format!(
+                                "Trail {name} reports a delivery error: {field} {err}."
+                            ))
+                            .evidence(proof(
+                                Some(&st.path),
+                                format!("{field}: none"),
+                                format!("{field}: {err}"),
+                            )),
+                    );
+                }
+            }
+        }
+        if let Some((verdict, path, source)) = &t.mgmt {
+            let kind = match verdict.value {
+                ManagementEvents::Excluded => Some(Kind::ConfigManagementEventsExcluded),
+                ManagementEvents::Partial => Some(Kind::ConfigManagementEventsPartial),
+                ManagementEvents::All | ManagementEvents::Unknown => None,
+            };
+            if let Some(kind) = kind {
+                let message = if kind == Kind::ConfigManagementEventsExcluded {
+                    format!(
+                        "Trail {name} records no management events: {}.",
+                        verdict.reason
+                    )
+                } else {
+                    format!(
+                        "Trail {name} records management events only in part: {}.",
+                        verdict.reason
+                    )
+                };
+                let selectors = match (&t.selectors, &t.tf_selectors) {
+                    (Some((_, s)), _) | (None, Some((_, s))) => describe_selectors(s),
+                    _ => Vec::new(),
+                };
+                let mut ev = proof(
+                    path.as_deref(),
+                    "a selector recording all management events (read and write, every source)",
+                    verdict.reason.clone(),
+                );
+                ev.details.push(format!("selectors from: {source}"));
+                ev.details.extend(selectors);
+                out.push(
+                    trail_finding(kind, t, path.as_deref())
+                        .message(message)
+                        .evidence(ev),
+                );
+            }
+        }
+        if t.cfg.log_validation == Some(false) {
+            let path = t.src("LogFileValidationEnabled");
+            out.push(
+                trail_finding(Kind::ConfigLogValidationDisabled, t, path)
+                    .message(format!(
+                        "Trail {name} has log file integrity validation disabled (LogFileValidationEnabled false): no digest proves its later deliveries."
+                    ))
+                    .evidence(proof(path, "LogFileValidationEnabled: true", "LogFileValidationEnabled: false")),
+            );
+        }
+        if t.cfg.include_global_events == Some(false) {
+            // Global-service events need one recording trail only (AWS advises exactly one).
+            let other = recording
+                .iter()
+                .find(|o| !std::ptr::eq(**o, t) && o.cfg.include_global_events == Some(true));
+            if other.is_none() {
+                let path = t.src("IncludeGlobalServiceEvents");
+                out.push(
+                    trail_finding(Kind::ConfigGlobalEventsExcluded, t, path)
+                        .message(format!(
+                            "Trail {name} excludes global service events (IncludeGlobalServiceEvents false) and no other trail records them."
+                        ))
+                        .evidence(proof(path, "IncludeGlobalServiceEvents: true", "IncludeGlobalServiceEvents: false")),
+                );
+            }
+        }
+        // An export that does not even name the bucket is too partial to read absence from.
+        if t.cfg.kms_key_id.is_none() && t.cfg.bucket.is_some() {
+            let path = t.src("S3BucketName");
+            out.push(
+                trail_finding(Kind::ConfigNotEncrypted, t, path)
+                    .message(format!(
+                        "Trail {name} does not encrypt its log files with a KMS key (no KmsKeyId)."
+                    ))
+                    .evidence(proof(
+                        path,
+                        "KmsKeyId: a KMS key ARN",
+                        "KmsKeyId: absent",
+                    )),
+            );
+        }
+    }
+
+    // Once for the whole configuration: is any recording trail multi-region?
+    if !recording.is_empty() && recording.iter().all(|t| t.cfg.multi_region == Some(false)) {
+        let names: Vec<&str> = recording.iter().map(|t| t.cfg.name.as_str()).collect();
+        let accounts: BTreeSet<Option<&str>> =
+            recording.iter().map(|t| t.cfg.account.as_deref()).collect();
+        let first = recording[0];
+        let path = first.src("IsMultiRegionTrail");
+        let mut f = Finding::new(Kind::ConfigNotMultiRegion)
+            .message(format!(
+                "No logging trail is multi-region (IsMultiRegionTrail false on {}): regions other than the home region are not recorded.",
+                names.join(", ")
+            ))
+            .trail(names.join(", "));
+        if let (1, Some(Some(a))) = (accounts.len(), accounts.iter().next()) {
+            f = f.account(*a);
+        }
+        if let (1, Some(r)) = (recording.len(), first.cfg.home_region.as_deref()) {
+            f = f.region(r);
+        }
+        if let Some(p) = path {
+            f = f.path(p);
+        }
+        let mut ev = proof(
+            path,
+            "IsMultiRegionTrail: true on a logging trail",
+            "IsMultiRegionTrail: false on every logging trail",
+        );
+        for t in &recording {
+            ev = ev.detail(format!(
+                "trail {}: IsMultiRegionTrail false, HomeRegion {} ({})",
+                t.cfg.name,
+                t.cfg.home_region.as_deref().unwrap_or("unknown"),
+                t.src("IsMultiRegionTrail").unwrap_or("?")
+            ));
+        }
+        out.push(f.evidence(ev));
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report section and CIS answers
+
+fn cis(control: &str, v6: &str, title: &str, result: &str, reason: String) -> Value {
+    json!({
+        "control": control,
+        "v6_control": v6,
+        "title": title,
+        "result": result,
+        "reason": reason,
+    })
+}
+
+/// CIS 3.1 (v6+ 4.1): multi-region, logging, all management events (ReadWriteType All).
+fn cis_all_regions(t: &Trail) -> Value {
+    let c = &t.cfg;
+    let mut fails = Vec::new();
+    let mut unknowns = Vec::new();
+    match c.multi_region {
+        Some(true) => {}
+        Some(false) => fails.push("IsMultiRegionTrail false".to_owned()),
+        None => unknowns.push("IsMultiRegionTrail unknown".to_owned()),
+    }
+    match c.is_logging {
+        Some(true) => {}
+        Some(false) => fails.push("IsLogging false".to_owned()),
+        None => unknowns.push("IsLogging unknown (no get-trail-status export)".to_owned()),
+    }
+    let reason = t
+        .mgmt
+        .as_ref()
+        .map(|m| m.0.reason.clone())
+        .unwrap_or_default();
+    match c.management_events {
+        Some(ManagementEvents::All) => {}
+        Some(ManagementEvents::Excluded) => {
+            fails.push(format!("management events excluded: {reason}"))
+        }
+        Some(ManagementEvents::Partial) => {
+            fails.push(format!("management events only in part: {reason}"))
+        }
+        Some(ManagementEvents::Unknown) | None => {
+            unknowns.push(format!("management events unknown: {reason}"))
+        }
+    }
+    let (result, why) = if !fails.is_empty() {
+        ("fail", fails.join("; "))
+    } else if !unknowns.is_empty() {
+        ("unknown", unknowns.join("; "))
+    } else {
+        (
+            "pass",
+            "multi-region, logging, all management events recorded (ReadWriteType All)".to_owned(),
+        )
+    };
+    cis(
+        "3.1",
+        "4.1",
+        "Ensure CloudTrail is enabled in all regions",
+        result,
+        why,
+    )
+}
+
+/// CIS 3.2 (v6+ 4.2): log file validation.
+fn cis_validation(t: &Trail) -> Value {
+    let (result, reason) = match t.cfg.log_validation {
+        Some(true) => ("pass", "LogFileValidationEnabled true".to_owned()),
+        Some(false) => ("fail", "LogFileValidationEnabled false".to_owned()),
+        None => (
+            "unknown",
+            "LogFileValidationEnabled not in any export".to_owned(),
+        ),
+    };
+    cis(
+        "3.2",
+        "4.2",
+        "Ensure CloudTrail log file validation is enabled",
+        result,
+        reason,
+    )
+}
+
+fn section_trail(t: &Trail) -> Value {
+    let c = &t.cfg;
+    let status = t.status.as_ref();
+    let (mgmt_reason, mgmt_file, mgmt_source) = match &t.mgmt {
+        Some((v, f, s)) => (Some(v.reason.clone()), f.clone(), Some(*s)),
+        None => (None, None, None),
+    };
+    let selectors = t
+        .selectors
+        .as_ref()
+        .or(t.tf_selectors.as_ref())
+        .map(|(_, s)| s);
+    json!({
+        "name": c.name,
+        "arn": c.arn,
+        "account": c.account,
+        "home_region": c.home_region,
+        "organization_trail": c.organization_trail,
+        "multi_region": c.multi_region,
+        "log_file_validation": c.log_validation,
+        "include_global_service_events": c.include_global_events,
+        "kms_key_id": c.kms_key_id,
+        "s3_bucket": c.bucket,
+        "s3_key_prefix": c.key_prefix,
+        "is_logging": c.is_logging,
+        "latest_delivery": c.latest_delivery.map(time::fmt),
+        "latest_digest_delivery": c.latest_digest_delivery.map(time::fmt),
+        "start_logging": status.and_then(|s| s.start_logging).map(time::fmt),
+        "stop_logging": status.and_then(|s| s.stop_logging).map(time::fmt),
+        "latest_delivery_error": status.and_then(|s| s.delivery_error.clone()),
+        "latest_digest_delivery_error": status.and_then(|s| s.digest_delivery_error.clone()),
+        "management_events": c.management_events.map(ManagementEvents::as_str),
+        "management_events_reason": mgmt_reason,
+        "event_selectors": {
+            "source": mgmt_source,
+            "file": mgmt_file,
+            "type": selectors.map(selectors_type),
+            "selectors": selectors.map(describe_selectors).unwrap_or_default(),
+        },
+        "files": {
+            "trail": t.files,
+            "status": t.status_files,
+            "event_selectors": t.selector_files,
+        },
+        "conflicts": t.conflicts,
+        "cis": [cis_all_regions(t), cis_validation(t)],
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Configuration versus evidence
+
+/// The export a trail came from, as recorded in the section (analysis built by `analyze`).
+fn trail_file(analysis: &ConfigAnalysis, t: &TrailConfig) -> Option<String> {
+    analysis
+        .section
+        .trails
+        .iter()
+        .find(|s| {
+            s.get("name").and_then(Value::as_str) == Some(t.name.as_str())
+                && s.get("arn").and_then(Value::as_str) == t.arn.as_deref()
+        })
+        .and_then(|s| s.pointer("/files/trail/0"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+fn mismatch(t: &TrailConfig, file: Option<&str>, message: String, ev: Evidence) -> Finding {
+    let mut f = Finding::new(Kind::ConfigEvidenceMismatch)
+        .scope(
+            t.account.as_deref(),
+            t.home_region.as_deref(),
+            Some(&t.name),
+        )
+        .message(message)
+        .evidence(ev);
+    if let Some(p) = file {
+        f = f.path(p);
+    }
+    f
+}
+
+fn norm_prefix(p: &str) -> &str {
+    p.trim_matches('/')
+}
+
+fn s3_location(bucket: &str, prefix: &str) -> String {
+    match norm_prefix(prefix) {
+        "" => format!("s3://{bucket}/AWSLogs/"),
+        p => format!("s3://{bucket}/{p}/AWSLogs/"),
+    }
 }
 
 /// `config_evidence_mismatch` findings: configuration and evidence disagree.
 pub fn against_evidence(analysis: &ConfigAnalysis, evidence: &EvidenceSummary) -> Vec<Finding> {
-    let _ = (analysis, evidence);
-    Vec::new()
+    let mut out = Vec::new();
+    let trails = &analysis.trails;
+    if !analysis.exported || trails.is_empty() {
+        return out;
+    }
+    let ev = evidence;
+    let regions: Vec<&str> = ev
+        .regions_with_evidence
+        .iter()
+        .map(String::as_str)
+        .collect();
+    let window = format!(
+        "{}..{}",
+        time::fmt(ev.window_start),
+        time::fmt(ev.window_end)
+    );
+
+    for t in trails {
+        let file = trail_file(analysis, t);
+        let file = file.as_deref();
+        let name = &t.name;
+
+        // Validation on, yet log files without a single digest.
+        if t.log_validation == Some(true) && ev.digests == 0 && !regions.is_empty() {
+            out.push(mismatch(
+                t,
+                file,
+                format!(
+                    "Trail {name} has log file validation enabled, but the bundle holds log files ({}) and no digest file.",
+                    regions.join(", ")
+                ),
+                proof(file, "digest files (LogFileValidationEnabled true)", "0 digest files")
+                    .detail(format!("regions with log files: {}", regions.join(", ")))
+                    .detail(format!("window: {window}")),
+            ));
+        }
+
+        // Validation off, yet digests kept coming to the end of the window: the export does
+        // not describe this evidence. Digests that stop earlier fit validation switched off.
+        let digests_are_its = if ev.trails_seen.is_empty() {
+            trails.len() == 1
+        } else {
+            ev.trails_seen
+                .iter()
+                .any(|(n, home)| n == name && t.home_region.as_deref().map_or(true, |h| h == home))
+        };
+        if t.log_validation == Some(false) && ev.digests > 0 && digests_are_its {
+            if let Some(newest) = ev.newest_digest_end.filter(|&e| e >= ev.window_end) {
+                out.push(mismatch(
+                    t,
+                    file,
+                    format!(
+                        "Trail {name} has log file validation disabled, but its digests run to {}, through the end of the window: the exported configuration does not describe this evidence.",
+                        time::fmt(newest)
+                    ),
+                    proof(
+                        file,
+                        format!("no digest after validation was disabled (LogFileValidationEnabled false); window ends {}", time::fmt(ev.window_end)),
+                        format!("{} digest files, newest digestEndTime {}", ev.digests, time::fmt(newest)),
+                    ),
+                ));
+            }
+        }
+
+        // A multi-region trail whose evidence holds one region only.
+        if t.multi_region == Some(true) && regions.len() == 1 {
+            let mut f = mismatch(
+                t,
+                file,
+                format!(
+                    "Trail {name} is multi-region, but the evidence holds one region only ({}).",
+                    regions.join(", ")
+                ),
+                proof(
+                    file,
+                    "IsMultiRegionTrail: true (evidence from every region)",
+                    format!("evidence from {} only", regions.join(", ")),
+                ),
+            );
+            f.region = regions.first().map(|r| (*r).to_owned());
+            out.push(f);
+        }
+
+        // Says it records management events; the verified deliveries hold none at all.
+        if matches!(
+            t.management_events,
+            Some(ManagementEvents::All | ManagementEvents::Partial)
+        ) && ev.verified_events > 0
+            && ev.verified_management_events == 0
+        {
+            out.push(mismatch(
+                t,
+                file,
+                format!(
+                    "Trail {name} is configured to record management events, but the {} events of verified deliveries hold none.",
+                    ev.verified_events
+                ),
+                proof(file, "management events in verified deliveries", format!("0 of {} events", ev.verified_events))
+                    .detail(format!("window: {window}")),
+            ));
+        }
+
+        // Says it records none, yet verified deliveries hold some, and no other trail explains them.
+        let others_may_record = trails
+            .iter()
+            .any(|o| o.name != t.name && o.management_events != Some(ManagementEvents::Excluded));
+        if t.management_events == Some(ManagementEvents::Excluded)
+            && ev.verified_management_events > 0
+            && !others_may_record
+        {
+            out.push(mismatch(
+                t,
+                file,
+                format!(
+                    "Trail {name} is configured to record no management events, but verified deliveries hold {} of them.",
+                    ev.verified_management_events
+                ),
+                proof(file, "no management events (selectors exclude them)", format!("{} management events", ev.verified_management_events))
+                    .detail(format!("window: {window}")),
+            ));
+        }
+    }
+
+    // Single-region trails only, yet evidence from regions none of them is homed in.
+    if trails.iter().all(|t| t.multi_region == Some(false)) {
+        let homes: BTreeSet<&str> = trails
+            .iter()
+            .filter_map(|t| t.home_region.as_deref())
+            .collect();
+        let all_known = trails.iter().all(|t| t.home_region.is_some());
+        let extra: Vec<&str> = regions
+            .iter()
+            .copied()
+            .filter(|r| !homes.contains(r))
+            .collect();
+        if (all_known && !extra.is_empty()) || (!all_known && regions.len() > trails.len()) {
+            let names: Vec<&str> = trails.iter().map(|t| t.name.as_str()).collect();
+            let t = &trails[0];
+            let file = trail_file(analysis, t);
+            let mut f = mismatch(
+                t,
+                file.as_deref(),
+                format!(
+                    "The configuration holds single-region trails only ({}), but the evidence holds regions {}.",
+                    names.join(", "),
+                    regions.join(", ")
+                ),
+                proof(
+                    file.as_deref(),
+                    format!("evidence from {} only (IsMultiRegionTrail false)", homes.iter().copied().collect::<Vec<_>>().join(", ")),
+                    format!("evidence from {}", regions.join(", ")),
+                ),
+            );
+            f.trail = Some(names.join(", "));
+            f.region = match extra.as_slice() {
+                [one] => Some((*one).to_owned()),
+                _ => None,
+            };
+            out.push(f);
+        }
+    }
+
+    // Evidence under a bucket or prefix no exported trail delivers to.
+    if trails.iter().all(|t| t.bucket.is_some()) {
+        for (bucket, prefix) in ev.locations.iter().filter(|(b, _)| !b.is_empty()) {
+            let ours = trails.iter().any(|t| {
+                t.bucket.as_deref() == Some(bucket.as_str())
+                    && norm_prefix(t.key_prefix.as_deref().unwrap_or("")) == norm_prefix(prefix)
+            });
+            if ours {
+                continue;
+            }
+            let configured: Vec<String> = trails
+                .iter()
+                .filter_map(|t| {
+                    Some(s3_location(
+                        t.bucket.as_deref()?,
+                        t.key_prefix.as_deref().unwrap_or(""),
+                    ))
+                })
+                .collect();
+            let t = &trails[0];
+            let file = trail_file(analysis, t);
+            let mut f = mismatch(
+                t,
+                file.as_deref(),
+                format!(
+                    "Evidence is stored under {}, where no exported trail delivers ({}).",
+                    s3_location(bucket, prefix),
+                    configured.join(", ")
+                ),
+                proof(
+                    file.as_deref(),
+                    configured.join(", "),
+                    s3_location(bucket, prefix),
+                ),
+            );
+            if trails.len() > 1 {
+                f.trail = Some(
+                    trails
+                        .iter()
+                        .map(|t| t.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                );
+            }
+            out.push(f);
+        }
+    }
+    sort_findings(&mut out);
+    out
 }

@@ -1,4 +1,300 @@
-//! trailproof: prove what an AWS CloudTrail evidence bundle does and does not show.
+//! trailproof: prove what an AWS CloudTrail evidence bundle does and does not show, offline.
+//!
+//! Data flows one way: discover → verify → aggregate → report.
+//!
+//! - `discover`: walk the inputs read-only, classify every file, hash it into the manifest.
+//! - `keys`, `digest`, `chain`: public keys, digest signatures, digest chains.
+//! - `logfile`, `verify`: read each log file once; hold it against verified digests.
+//! - `config`: the exported trail configuration, and configuration versus evidence.
+//! - `coverage`: per account × region × hour cells, gaps and their causes.
+//! - `findings`: the finding model, verdict and exit status; `report`: the writers.
+//!
+//! `run` is the whole job for `trailproof verify`; `main.rs` only parses arguments and
+//! maps the outcome to an exit status.
+
+pub mod chain;
+pub mod cli;
 pub mod config;
+pub mod coverage;
+pub mod digest;
+pub mod discover;
+pub mod error;
 pub mod findings;
+pub mod gzip;
+pub mod keys;
+pub mod logfile;
+pub mod report;
+pub mod s3key;
 pub mod time;
+pub mod verify;
+
+pub use error::{Error, Result};
+
+use cli::Options;
+use config::EvidenceSummary;
+use discover::KeyFile;
+use findings::{exit_status, sort_findings, Finding, Severity, Verdict};
+use report::{Report, Summary};
+use std::collections::BTreeSet;
+
+/// Run `verify` with its own thread pool.
+pub fn run(opts: &Options) -> Result<Report> {
+    let mut b = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = opts.threads {
+        b = b.num_threads(n);
+    }
+    let pool = b.build().map_err(|e| Error::Threads(e.to_string()))?;
+    pool.install(|| verify_bundle(opts))
+}
+
+fn verify_bundle(opts: &Options) -> Result<Report> {
+    // Discover.
+    let mut inv = discover::discover(&opts.paths)?;
+    if !opts.accounts.is_empty() {
+        inv.logs.retain(|(_, k)| opts.accounts.contains(&k.base.account));
+        inv.digests.retain(|(_, k)| opts.accounts.contains(&k.base.account));
+    }
+    for p in &opts.public_keys {
+        inv.key_files.push(read_key_arg(p)?);
+    }
+
+    // Verify: keys, digests, chains.
+    let ring = keys::load(&inv.key_files);
+    let mut digests = digest::read_all(&inv.digests, &inv.sidecars, opts.max_inflate);
+    let index = chain::Index::new(&digests);
+    let next = index.next_signatures(&digests);
+    digest::verify_all(&mut digests, &next, &ring);
+
+    let window = window(opts, &digests, &inv.logs);
+    let chains = chain::check(&digests, &index, window);
+
+    // Log files: one pass each, then against the verified digests.
+    let log_results = logfile::read_all(&inv.logs, opts.max_inflate);
+    let log_check = verify::check(&inv.logs, &log_results, &digests, window);
+
+    // Configuration.
+    let cfg = config::analyze(&inv.configs, opts.trail.as_deref());
+
+    // Aggregate.
+    let cov = coverage::compute(&coverage::Inputs {
+        window,
+        digests: &digests,
+        missing: &chains.missing,
+        logs: &inv.logs,
+        results: &log_results,
+        statuses: &log_check.status,
+        listed_per_hour: &log_check.listed_per_hour,
+        config: &cfg,
+        key_regions: &ring.regions,
+        extra_regions: &opts.regions,
+    });
+    let evidence = evidence_summary(window, &digests, &inv.logs, &cov);
+    let mismatches = config::against_evidence(&cfg, &evidence);
+
+    let mut findings: Vec<Finding> = Vec::new();
+    findings.extend(inv.findings.iter().cloned());
+    findings.extend(ring.findings.iter().cloned());
+    findings.extend(digest::findings(&digests, window));
+    findings.extend(chains.findings);
+    findings.extend(log_check.findings);
+    findings.extend(cfg.findings.iter().cloned());
+    findings.extend(mismatches);
+    findings.extend(cov.findings.iter().cloned());
+    sort_findings(&mut findings);
+
+    // Report.
+    let in_window = |d: &digest::DigestFile| {
+        let (s, e) = d.period();
+        s < window.1 && e > window.0
+    };
+    let provable = digests.iter().any(|d| d.status.is_verified() && in_window(d));
+    let verdict = Verdict::from_findings(&findings, provable);
+    let status = exit_status(verdict, &findings, opts.fail_on);
+
+    let mut manifest = inv.manifest;
+    for d in &digests {
+        manifest.push(discover::ManifestEntry {
+            path: d.src.display.clone(),
+            role: "digest",
+            size: d.file_size,
+            sha256: d.file_sha256.clone(),
+        });
+    }
+    for ((src, _), r) in inv.logs.iter().zip(&log_results) {
+        manifest.push(discover::ManifestEntry {
+            path: src.display.clone(),
+            role: "log",
+            size: r.file_size,
+            sha256: r.file_sha256.clone(),
+        });
+    }
+    for p in &opts.public_keys {
+        if let Ok(sha) = discover::hash_file(p) {
+            manifest.push(discover::ManifestEntry {
+                path: p.to_string_lossy().replace('\\', "/"),
+                role: "keys",
+                size: std::fs::metadata(p).map(|m| m.len()).unwrap_or(0),
+                sha256: Some(sha),
+            });
+        }
+    }
+    manifest.sort();
+    manifest.dedup();
+
+    let mut summary = Summary {
+        digests: digests.len() as u64,
+        digests_verified: digests.iter().filter(|d| d.status.is_verified()).count() as u64,
+        digests_unreadable: digests.iter().filter(|d| d.content.is_err()).count() as u64,
+        digests_in_window: digests.iter().filter(|d| in_window(d)).count() as u64,
+        log_files: inv.logs.len() as u64,
+        log_files_valid: log_check.status.iter().filter(|s| s.valid).count() as u64,
+        log_files_unreadable: log_results.iter().filter(|r| r.error.is_some()).count() as u64,
+        duplicate_log_files: cov.duplicate_log_files,
+        inflated_bytes: log_results.iter().map(|r| r.inflated_size).sum(),
+        events: cov.events,
+        management_events: cov.management_events,
+        verified_events: cov.verified_events,
+        public_keys: ring.len() as u64,
+        signature_files: inv.sidecars.len() as u64,
+        config_files: inv.configs.len() as u64,
+        skipped_bucket_objects: inv.skipped,
+        ignored_files: inv.ignored,
+        regions: cov.regions.iter().map(|r| &r.region).collect::<BTreeSet<_>>().len() as u64,
+        accounts: cov.regions.iter().map(|r| &r.account).collect::<BTreeSet<_>>().len() as u64,
+        hours: cov.regions.iter().map(|r| r.hours_total).sum(),
+        hours_covered: cov.regions.iter().map(|r| r.hours_covered).sum(),
+        ..Summary::default()
+    };
+    summary.digests_unverified = summary.digests - summary.digests_verified - summary.digests_unreadable;
+    for sev in Severity::ALL {
+        summary.findings_by_severity.insert(sev.as_str().to_owned(), 0);
+    }
+    for f in &findings {
+        *summary.findings_by_severity.entry(f.severity.as_str().to_owned()).or_default() += 1;
+        *summary.findings_by_kind.entry(f.kind.as_str().to_owned()).or_default() += 1;
+    }
+
+    Ok(Report {
+        tool_version: env!("CARGO_PKG_VERSION"),
+        generated_at: time::generated_at(opts.deterministic),
+        verdict,
+        exit_status: status,
+        fail_on: opts.fail_on,
+        window,
+        window_given: opts.start.is_some() && opts.end.is_some(),
+        roots: inv.roots,
+        manifest,
+        summary,
+        configuration: cfg.section,
+        coverage: cov.regions,
+        findings,
+    })
+}
+
+/// The window: `--start/--end`, else the span of the readable digests, else of the log files.
+fn window(opts: &Options, digests: &[digest::DigestFile], logs: &[(discover::Source, s3key::LogKey)]) -> (i64, i64) {
+    let spans: Vec<(i64, i64)> = digests
+        .iter()
+        .filter_map(|d| d.content.as_ref().ok().map(|c| (c.start, c.end)))
+        .collect();
+    let (mut s, mut e) = if spans.is_empty() {
+        let lo = logs.iter().map(|(_, k)| k.time).min().unwrap_or(0);
+        let hi = logs.iter().map(|(_, k)| k.time).max().unwrap_or(0);
+        (time::hour_floor(lo), time::hour_floor(hi) + time::HOUR)
+    } else {
+        (
+            spans.iter().map(|p| p.0).min().unwrap_or(0),
+            spans.iter().map(|p| p.1).max().unwrap_or(0),
+        )
+    };
+    if let Some(t) = opts.start {
+        s = t;
+    }
+    if let Some(t) = opts.end {
+        e = t;
+    }
+    if e <= s {
+        e = s + time::HOUR;
+    }
+    (s, e)
+}
+
+fn evidence_summary(
+    window: (i64, i64),
+    digests: &[digest::DigestFile],
+    logs: &[(discover::Source, s3key::LogKey)],
+    cov: &coverage::Coverage,
+) -> EvidenceSummary {
+    let mut ev = EvidenceSummary {
+        window_start: window.0,
+        window_end: window.1,
+        verified_events: cov.verified_events,
+        verified_management_events: cov.verified_management_events,
+        ..EvidenceSummary::default()
+    };
+    for d in digests {
+        let (s, e) = d.period();
+        if s < window.1 && e > window.0 {
+            ev.regions_with_evidence.insert(d.key.region.clone());
+            ev.digests += 1;
+            if d.status.is_verified() {
+                ev.verified_digests += 1;
+            }
+        }
+        ev.trails_seen.insert((d.key.trail.clone(), d.key.home_region.clone()));
+        if let Ok(c) = &d.content {
+            ev.newest_digest_end = Some(ev.newest_digest_end.map_or(c.end, |n| n.max(c.end)));
+            let prefix = c.object.find("AWSLogs/").and_then(|i| c.object.get(..i)).unwrap_or("");
+            ev.locations.insert((c.bucket.clone(), prefix.trim_end_matches('/').to_owned()));
+        }
+    }
+    for (_, k) in logs {
+        if k.time >= window.0 && k.time < window.1 {
+            ev.regions_with_evidence.insert(k.region.clone());
+        }
+    }
+    ev
+}
+
+fn read_key_arg(p: &std::path::Path) -> Result<KeyFile> {
+    let bytes = discover::read_limited(p, discover::MAX_JSON_FILE).map_err(|reason| Error::PublicKey {
+        path: p.to_path_buf(),
+        reason,
+    })?;
+    let path = p.to_string_lossy().replace('\\', "/");
+    let region_hint = s3key::region_in_name(&path);
+    if let Ok(json) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+        if json.get("PublicKeyList").is_none() {
+            return Err(Error::PublicKey {
+                path: p.to_path_buf(),
+                reason: "JSON without `PublicKeyList`".into(),
+            });
+        }
+        return Ok(KeyFile {
+            path,
+            bytes: Vec::new(),
+            json: Some(json),
+            region_hint,
+        });
+    }
+    keys::parse_pem(&bytes).map_err(|reason| Error::PublicKey {
+        path: p.to_path_buf(),
+        reason,
+    })?;
+    Ok(KeyFile {
+        path,
+        bytes,
+        json: None,
+        region_hint,
+    })
+}
+
+/// Bytes for standard output in the chosen format.
+pub fn render(report: &Report, format: cli::Format) -> String {
+    match format {
+        cli::Format::Text => report::text::render(report),
+        cli::Format::Json => report::json::render(report),
+        cli::Format::Jsonl => report::json::render_lines(report),
+        cli::Format::Csv => report::csv::render(report),
+    }
+}

@@ -1,1 +1,59 @@
-fn main(){}
+//! `trailproof` binary: parse arguments, call the library, map the outcome to an exit
+//! status (0 verified, 1 findings or inconclusive, 2 could not run). No logic here.
+
+use clap::Parser;
+use std::io::Write;
+use std::process::ExitCode;
+use trailproof::cli::{Cli, Command, Format, Options};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let Command::Verify(args) = cli.command;
+    match run(args) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "error: {e}");
+            if let Some(h) = e.hint() {
+                let _ = writeln!(err, "\nhint: {h}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(args: trailproof::cli::Args) -> trailproof::Result<u8> {
+    let opts = Options::from_args(args)?;
+    let report = trailproof::run(&opts)?;
+    if let Some(path) = &opts.json_out {
+        write_new(path, trailproof::report::json::render(&report).as_bytes(), opts.force)?;
+    }
+    if !(opts.quiet && opts.format == Format::Text) {
+        let out = trailproof::render(&report, opts.format);
+        let mut stdout = std::io::stdout().lock();
+        // A closed pipe (`| head`) is not a failure of the verification.
+        if let Err(e) = stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush()) {
+            if e.kind() != std::io::ErrorKind::BrokenPipe {
+                return Err(trailproof::Error::OutputWrite { path: "<stdout>".into(), source: e });
+            }
+        }
+    }
+    Ok(u8::try_from(report.exit_status).unwrap_or(2))
+}
+
+/// Write a report file; never replace an existing one without `--force`.
+fn write_new(path: &std::path::Path, bytes: &[u8], force: bool) -> trailproof::Result<()> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true);
+    if force {
+        o.create(true).truncate(true);
+    } else {
+        o.create_new(true);
+    }
+    let mut f = o.open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => trailproof::Error::OutputExists(path.to_path_buf()),
+        _ => trailproof::Error::OutputWrite { path: path.to_path_buf(), source: e },
+    })?;
+    f.write_all(bytes)
+        .map_err(|e| trailproof::Error::OutputWrite { path: path.to_path_buf(), source: e })
+}

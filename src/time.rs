@@ -158,3 +158,54 @@ mod tests {
         assert_eq!(hour_ceil(hour_floor(t)), hour_floor(t));
     }
 }
+
+/// Fast path for CloudTrail's `eventTime` (`YYYY-MM-DDTHH:MM:SSZ`), falling back to
+/// `parse_iso` for any other form. Called once per event, so it avoids chrono.
+pub fn parse_event_time(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() == 20 && b.get(4) == Some(&b'-') && b.get(10) == Some(&b'T') && b.get(19) == Some(&b'Z') {
+        let num = |r: std::ops::Range<usize>| -> Option<i64> {
+            let mut v = 0i64;
+            for &c in b.get(r)? {
+                if !c.is_ascii_digit() {
+                    return None;
+                }
+                v = v * 10 + i64::from(c - b'0');
+            }
+            Some(v)
+        };
+        let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+        let (h, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
+        if (1..=12).contains(&mo) && (1..=31).contains(&d) && h < 24 && mi < 60 && se < 61 {
+            return Some(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se);
+        }
+        return None;
+    }
+    parse_iso(s)
+}
+
+/// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod event_time_tests {
+    use super::*;
+
+    #[test]
+    fn fast_path_agrees_with_chrono() {
+        for s in ["2025-01-06T09:21:28Z", "2024-02-29T23:59:59Z", "1999-12-31T00:00:00Z", "2100-03-01T12:00:00Z"] {
+            assert_eq!(parse_event_time(s), parse_iso(s), "{s}");
+        }
+        assert_eq!(parse_event_time("2025-01-06T09:21:28.123Z"), parse_iso("2025-01-06T09:21:28Z"));
+        assert_eq!(parse_event_time("2025-13-06T09:21:28Z"), None);
+        assert_eq!(parse_event_time("2025-01-06T9:21:28Z"), None);
+    }
+}

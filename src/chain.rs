@@ -1,0 +1,204 @@
+//! Digest chains: linking each hourly digest to the one before it.
+//!
+//! A chain is every digest of one (account, region, trail), newest first, joined by
+//! `previousDigestS3Object`. Input: every digest, already read by `digest.rs`. This module
+//! first tells `digest.rs` which signature the *next* digest carries for each digest (the
+//! fallback when a sidecar is missing), then checks every link.
+//!
+//! Raises `digest_missing` (a named previous digest is not in the bundle, unless it ended
+//! before the window: a partial copy is normal) and `digest_chain_broken`
+//! (`previousDigestHashValue` or `previousDigestSignature` differs from the digest it names,
+//! or a digest names itself). Null previous fields start a new chain, which is not a finding
+//! here: `coverage.rs` explains the gap. No file I/O.
+
+use crate::digest::DigestFile;
+use crate::findings::{Evidence, Finding, Kind};
+use crate::s3key::{self, KeyShape};
+use crate::time;
+use std::collections::HashMap;
+
+/// A digest that the chain names as previous and the bundle lacks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingDigest {
+    pub canonical: String,
+    pub account: String,
+    pub region: String,
+    pub trail: String,
+    /// The hours the chain has no digest for: from the digest before it (if any) to the
+    /// start of the digest that names it.
+    pub start: i64,
+    pub end: i64,
+    pub named_by: String,
+}
+
+pub struct Index {
+    by_canonical: HashMap<String, usize>,
+}
+
+impl Index {
+    pub fn new(digests: &[DigestFile]) -> Index {
+        let mut by_canonical = HashMap::with_capacity(digests.len());
+        for (i, d) in digests.iter().enumerate() {
+            // First copy wins (input is sorted): a second copy of the same key is checked
+            // on its own but not linked.
+            by_canonical.entry(d.key.canonical.clone()).or_insert(i);
+        }
+        Index { by_canonical }
+    }
+
+    pub fn get(&self, canonical: &str) -> Option<usize> {
+        self.by_canonical.get(canonical).copied()
+    }
+
+    /// For each digest, the `previousDigestSignature` of a readable digest naming it.
+    pub fn next_signatures(&self, digests: &[DigestFile]) -> Vec<Option<String>> {
+        let mut out = vec![None; digests.len()];
+        for (i, d) in digests.iter().enumerate() {
+            let Ok(c) = &d.content else { continue };
+            let (Some(prev), Some(sig)) = (&c.prev_canonical, &c.prev_signature) else {
+                continue;
+            };
+            if let Some(p) = self.get(prev).filter(|&p| p != i) {
+                if let Some(slot) = out.get_mut(p) {
+                    // Deterministic when several name the same digest: the earliest key.
+                    if slot.is_none() {
+                        *slot = Some(sig.clone());
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+pub struct ChainResult {
+    pub findings: Vec<Finding>,
+    pub missing: Vec<MissingDigest>,
+}
+
+/// Check every link. `window` decides whether a missing previous digest matters.
+pub fn check(digests: &[DigestFile], index: &Index, window: (i64, i64)) -> ChainResult {
+    let mut findings = Vec::new();
+    let mut missing = Vec::new();
+    // Per (account, region, trail), the digests' ends, to find the one before a missing digest.
+    let mut ends: HashMap<(&str, &str, &str), Vec<i64>> = HashMap::new();
+    for d in digests {
+        ends.entry((&d.key.base.account, &d.key.region, &d.key.trail))
+            .or_default()
+            .push(d.period().1);
+    }
+    for v in ends.values_mut() {
+        v.sort_unstable();
+    }
+    for (i, d) in digests.iter().enumerate() {
+        let Ok(c) = &d.content else { continue };
+        let Some(prev) = &c.prev_canonical else {
+            if c.prev_object.is_some() {
+                findings.push(broken(d, "its previousDigestS3Object is not a CloudTrail digest key".into(), None, None));
+            }
+            continue;
+        };
+        let scope_in_window = c.start < window.1 && c.end > window.0;
+        match index.get(prev) {
+            Some(p) if p == i => findings.push(broken(
+                d,
+                "it names itself as its previous digest".into(),
+                Some(prev.clone()),
+                None,
+            )),
+            Some(p) => {
+                let Some(pd) = digests.get(p) else { continue };
+                if pd.content.is_err() {
+                    // Unreadable previous digest: already `digest_unreadable`; nothing to compare.
+                    continue;
+                }
+                match (&c.prev_hash, &pd.sha256) {
+                    (Some(h), Some(actual)) if h != actual => findings.push(broken(
+                        d,
+                        format!("its previousDigestHashValue does not match {}", pd.key.file_name),
+                        Some(h.clone()),
+                        Some(actual.clone()),
+                    )),
+                    (None, _) => findings.push(broken(
+                        d,
+                        "it names a previous digest without previousDigestHashValue".into(),
+                        None,
+                        None,
+                    )),
+                    _ => {}
+                }
+                if let (Some(named), Some(own)) = (&c.prev_signature, pd.own_signature()) {
+                    if !named.trim().eq_ignore_ascii_case(own.trim()) {
+                        findings.push(broken(
+                            d,
+                            format!(
+                                "its previousDigestSignature differs from the signature of {}",
+                                pd.key.file_name
+                            ),
+                            Some(named.clone()),
+                            Some(own.to_owned()),
+                        ));
+                    }
+                }
+            }
+            None => {
+                let prev_end = match s3key::classify(prev) {
+                    KeyShape::Digest(k) => k.end,
+                    _ => c.start,
+                };
+                if prev_end <= window.0 || !scope_in_window && prev_end >= window.1 {
+                    continue; // before the window: a partial copy, not a finding
+                }
+                let before = ends
+                    .get(&(d.key.base.account.as_str(), d.key.region.as_str(), d.key.trail.as_str()))
+                    .and_then(|v| v.iter().rev().find(|&&e| e < c.start).copied());
+                let start = before.unwrap_or(prev_end - time::HOUR).min(c.start);
+                let m = MissingDigest {
+                    canonical: prev.clone(),
+                    account: d.key.base.account.clone(),
+                    region: d.key.region.clone(),
+                    trail: d.key.trail.clone(),
+                    start,
+                    end: c.start,
+                    named_by: d.src.display.clone(),
+                };
+                findings.push(
+                    Finding::new(Kind::DigestMissing)
+                        .scope(Some(&m.account), Some(&m.region), Some(&m.trail))
+                        .path(c.prev_object.clone().unwrap_or_else(|| prev.clone()))
+                        .period(m.start, m.end)
+                        .message(format!(
+                            "digest {} is named as previous by {} but is not in the bundle: the chain has no digest from {} to {}",
+                            prev.rsplit('/').next().unwrap_or(prev),
+                            d.key.file_name,
+                            time::fmt(m.start),
+                            time::fmt(m.end)
+                        ))
+                        .evidence(
+                            Evidence::file(&d.src.display)
+                                .detail(format!("previousDigestS3Object: {}", c.prev_object.as_deref().unwrap_or(prev)))
+                                .detail(format!(
+                                    "previousDigestHashValue: {}",
+                                    c.prev_hash.as_deref().unwrap_or("null")
+                                )),
+                        ),
+                );
+                missing.push(m);
+            }
+        }
+    }
+    ChainResult { findings, missing }
+}
+
+fn broken(d: &DigestFile, why: String, expected: Option<String>, actual: Option<String>) -> Finding {
+    let (start, end) = d.period();
+    let mut e = Evidence::file(&d.src.display);
+    e.expected = expected;
+    e.actual = actual;
+    Finding::new(Kind::DigestChainBroken)
+        .scope(Some(&d.key.base.account), Some(&d.key.region), Some(&d.key.trail))
+        .path(&d.src.display)
+        .period(start, end)
+        .message(format!("the digest chain is broken at {}: {why}", d.key.file_name))
+        .evidence(e)
+}

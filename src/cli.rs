@@ -1,0 +1,210 @@
+//! Command line: `Args` mirrors SPEC's flags; `Options::from_args` turns them into the
+//! typed form every stage reads (window in UTC, severity, checked output paths). No stage
+//! after this sees a raw flag.
+
+use crate::error::{Error, Result};
+use crate::findings::Severity;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "trailproof",
+    version,
+    about = "Prove what an AWS CloudTrail evidence bundle does and does not show, offline."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Verify a bundle: configuration, integrity, coverage.
+    Verify(Args),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Terminal summary.
+    Text,
+    /// The full report, one JSON document.
+    Json,
+    /// One finding per line.
+    Jsonl,
+    /// Findings as CSV.
+    Csv,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Folders (or single files) holding the bucket copy, public keys and configuration.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Start of the window the verdict speaks about (RFC 3339, any offset).
+    #[arg(long, value_name = "TIME")]
+    pub start: Option<String>,
+    /// End of the window (RFC 3339, any offset). Default: the span of the digests found.
+    #[arg(long, value_name = "TIME")]
+    pub end: Option<String>,
+    /// A public key file (list-public-keys JSON, or PEM) besides those in the bundle.
+    #[arg(long = "public-key", value_name = "FILE")]
+    pub public_key: Vec<PathBuf>,
+    /// Only this trail's configuration (ARN or name).
+    #[arg(long, value_name = "ARN|NAME")]
+    pub trail: Option<String>,
+    /// Only these accounts' evidence.
+    #[arg(long, value_name = "ID")]
+    pub account: Vec<String>,
+    /// A region that must be covered, besides those the configuration and evidence name.
+    #[arg(long, value_name = "REGION")]
+    pub region: Vec<String>,
+    /// What to print on standard output.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Also write the JSON report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Lowest severity that makes the exit status 1.
+    #[arg(long = "fail-on", value_name = "SEVERITY", default_value = "medium")]
+    pub fail_on: String,
+    /// Fix `generated_at` (to SOURCE_DATE_EPOCH, or the UNIX epoch) for byte-identical reports.
+    #[arg(long)]
+    pub deterministic: bool,
+    /// Print no terminal summary (machine formats still go to standard output).
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Never draw a progress bar.
+    #[arg(long = "no-progress")]
+    pub no_progress: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Largest size a single log or digest file may inflate to, in MiB (decompression bombs).
+    #[arg(long = "max-inflate-mib", value_name = "MIB", default_value_t = 512)]
+    pub max_inflate_mib: u64,
+    /// Replace an existing output file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// The typed options every stage reads.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub paths: Vec<PathBuf>,
+    pub start: Option<i64>,
+    pub end: Option<i64>,
+    pub public_keys: Vec<PathBuf>,
+    pub trail: Option<String>,
+    pub accounts: Vec<String>,
+    pub regions: Vec<String>,
+    pub format: Format,
+    pub json_out: Option<PathBuf>,
+    pub fail_on: Severity,
+    pub deterministic: bool,
+    pub quiet: bool,
+    pub progress: bool,
+    pub threads: Option<usize>,
+    pub max_inflate: u64,
+    pub force: bool,
+}
+
+impl Options {
+    pub fn from_args(a: Args) -> Result<Options> {
+        let time = |v: &Option<String>| -> Result<Option<i64>> {
+            v.as_deref()
+                .map(|s| {
+                    crate::time::parse_iso(s).ok_or_else(|| Error::Argument {
+                        what: "time",
+                        value: s.to_owned(),
+                        reason: "not an RFC 3339 time".into(),
+                    })
+                })
+                .transpose()
+        };
+        let start = time(&a.start)?;
+        let end = time(&a.end)?;
+        if let (Some(s), Some(e)) = (start, end) {
+            if s >= e {
+                return Err(Error::Argument {
+                    what: "window",
+                    value: format!("{} .. {}", a.start.unwrap_or_default(), a.end.unwrap_or_default()),
+                    reason: "--start must be before --end".into(),
+                });
+            }
+        }
+        let fail_on = Severity::parse(&a.fail_on).ok_or_else(|| Error::Argument {
+            what: "--fail-on",
+            value: a.fail_on.clone(),
+            reason: "expected one of info, low, medium, high, critical".into(),
+        })?;
+        if a.threads == Some(0) {
+            return Err(Error::Argument {
+                what: "--threads",
+                value: "0".into(),
+                reason: "at least one thread".into(),
+            });
+        }
+        if a.max_inflate_mib == 0 {
+            return Err(Error::Argument {
+                what: "--max-inflate-mib",
+                value: "0".into(),
+                reason: "must be at least 1".into(),
+            });
+        }
+        for acct in &a.account {
+            if acct.len() != 12 || !acct.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(Error::Argument {
+                    what: "--account",
+                    value: acct.clone(),
+                    reason: "an AWS account ID is 12 digits".into(),
+                });
+            }
+        }
+        if let Some(out) = &a.json {
+            check_output(out, &a.paths, a.force)?;
+        }
+        Ok(Options {
+            paths: a.paths,
+            start,
+            end,
+            public_keys: a.public_key,
+            trail: a.trail,
+            accounts: a.account,
+            regions: a.region,
+            format: a.format,
+            json_out: a.json,
+            fail_on,
+            deterministic: a.deterministic,
+            quiet: a.quiet,
+            progress: !a.no_progress && !a.quiet,
+            threads: a.threads,
+            max_inflate: a.max_inflate_mib.saturating_mul(1 << 20),
+            force: a.force,
+        })
+    }
+}
+
+/// Refuse an output inside an input folder, or over an existing file without `--force`.
+fn check_output(out: &Path, inputs: &[PathBuf], force: bool) -> Result<()> {
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if let Ok(parent) = parent.canonicalize() {
+        for input in inputs {
+            if let Ok(inp) = input.canonicalize() {
+                if parent.starts_with(&inp) {
+                    return Err(Error::OutputInsideInput {
+                        output: out.to_path_buf(),
+                        input: input.clone(),
+                    });
+                }
+            }
+        }
+    }
+    if out.exists() && !force {
+        return Err(Error::OutputExists(out.to_path_buf()));
+    }
+    Ok(())
+}

@@ -1,0 +1,620 @@
+//! Coverage: were management events delivered, account by account, region by region, hour
+//! by hour — and where they were not, why.
+//!
+//! Each (account, region) gets a timeline over the window built from digest periods:
+//! verified digests cover; unverifiable ones (bad signature, unknown key, no signature,
+//! unreadable) leave `unverified` time; digests the chain names but the bundle lacks leave
+//! `digest_missing` time; the span between a chain's end and its restart (null previous
+//! fields) is `logging_stopped`; time with no digest at all is `unverified` when log files
+//! arrived then (validation off) and `no_evidence` otherwise. Uncovered spans become
+//! `coverage_gap` findings; hours become `Cell`s for the report. Memory is one cell per
+//! account × region × hour: events are already reduced to per-hour counts by `logfile.rs`.
+//!
+//! Cross-chain rules live here too, run once: `region_uncovered`,
+//! `management_events_absent`, `logging_tampering_event` and tying a StopLogging (recorded in
+//! the home region) to the gaps it explains in every region.
+
+use crate::chain::MissingDigest;
+use crate::config::{ConfigAnalysis, ManagementEvents};
+use crate::digest::DigestFile;
+use crate::discover::Source;
+use crate::findings::{Evidence, Finding, GapCause, Kind, Severity};
+use crate::logfile::{HourCount, LogResult, Notable};
+use crate::s3key::LogKey;
+use crate::time::{self, HOUR};
+use crate::verify::LogStatus;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+/// What the digests say about one hour of one region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DigestState {
+    /// Every minute covered by verified digests, and log files delivered.
+    Verified,
+    /// Covered by verified digests that list no log file: nothing happened, AWS signed that.
+    VerifiedEmpty,
+    /// A digest the chain names is absent.
+    Missing,
+    /// Digests or log files present but not provable.
+    Unverified,
+    /// No digest at all (logging stopped, or no evidence).
+    Absent,
+}
+
+impl DigestState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DigestState::Verified => "verified",
+            DigestState::VerifiedEmpty => "verified_empty",
+            DigestState::Missing => "missing",
+            DigestState::Unverified => "unverified",
+            DigestState::Absent => "absent",
+        }
+    }
+
+    pub fn is_covered(self) -> bool {
+        matches!(self, DigestState::Verified | DigestState::VerifiedEmpty)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Cell {
+    #[serde(serialize_with = "ser_time")]
+    pub hour: i64,
+    pub digest_state: DigestState,
+    pub logs_listed: u64,
+    pub logs_present: u64,
+    pub logs_valid: u64,
+    pub events: u64,
+    pub management_events: u64,
+}
+
+fn ser_time<S: serde::Serializer>(t: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&time::fmt(*t))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RegionCoverage {
+    pub account: String,
+    pub region: String,
+    pub hours_total: u64,
+    pub hours_covered: u64,
+    pub hours: Vec<Cell>,
+}
+
+/// A stretch of a region's timeline with one state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Class {
+    Verified,
+    Unverified,
+    Missing,
+    Stopped,
+    NoEvidence,
+}
+
+pub struct Inputs<'a> {
+    pub window: (i64, i64),
+    pub digests: &'a [DigestFile],
+    pub missing: &'a [MissingDigest],
+    pub logs: &'a [(Source, LogKey)],
+    pub results: &'a [LogResult],
+    pub statuses: &'a [LogStatus],
+    pub listed_per_hour: &'a BTreeMap<(String, String, i64), u64>,
+    pub config: &'a ConfigAnalysis,
+    /// Regions named by public-key exports.
+    pub key_regions: &'a BTreeSet<String>,
+    /// `--region` values.
+    pub extra_regions: &'a [String],
+}
+
+#[derive(Debug, Default)]
+pub struct Coverage {
+    pub regions: Vec<RegionCoverage>,
+    pub findings: Vec<Finding>,
+    pub events: u64,
+    pub management_events: u64,
+    pub verified_events: u64,
+    pub verified_management_events: u64,
+    pub duplicate_log_files: u64,
+}
+
+#[derive(Default)]
+struct Agg {
+    all: BTreeMap<i64, HourCount>,
+    verified: BTreeMap<i64, HourCount>,
+    present: BTreeMap<i64, u64>,
+    valid: BTreeMap<i64, u64>,
+    log_times: Vec<i64>,
+    has_evidence_in_window: bool,
+}
+
+type Region = (String, String);
+
+pub fn compute(inp: &Inputs<'_>) -> Coverage {
+    let (w0, w1) = inp.window;
+    let mut cov = Coverage::default();
+    let mut agg: BTreeMap<Region, Agg> = BTreeMap::new();
+    let mut notable: Vec<(&Notable, &Source, &LogKey)> = Vec::new();
+
+    // Log files: a duplicate delivery (same inflated bytes twice) counts once.
+    let mut seen: HashSet<&str> = HashSet::new();
+    for (i, (src, k)) in inp.logs.iter().enumerate() {
+        let (Some(r), Some(st)) = (inp.results.get(i), inp.statuses.get(i)) else { continue };
+        if let Some(sha) = r.sha256.as_deref() {
+            if !seen.insert(sha) {
+                cov.duplicate_log_files += 1;
+                continue;
+            }
+        }
+        let a = agg.entry((k.base.account.clone(), k.region.clone())).or_default();
+        a.log_times.push(k.time);
+        if k.time >= w0 && k.time < w1 {
+            a.has_evidence_in_window = true;
+            *a.present.entry(time::hour_floor(k.time)).or_default() += 1;
+            if st.valid {
+                *a.valid.entry(time::hour_floor(k.time)).or_default() += 1;
+            }
+        }
+        if r.error.is_some() {
+            continue;
+        }
+        for (&h, c) in &r.hours {
+            if h + HOUR <= w0 || h >= w1 {
+                continue;
+            }
+            let e = a.all.entry(h).or_default();
+            e.events += c.events;
+            e.management += c.management;
+            cov.events += c.events;
+            cov.management_events += c.management;
+            if st.valid {
+                let v = a.verified.entry(h).or_default();
+                v.events += c.events;
+                v.management += c.management;
+                cov.verified_events += c.events;
+                cov.verified_management_events += c.management;
+            }
+        }
+        for n in &r.notable {
+            if n.time >= w0 && n.time < w1 {
+                notable.push((n, src, k));
+            }
+        }
+    }
+    for a in agg.values_mut() {
+        a.log_times.sort_unstable();
+    }
+
+    // Digest intervals per region.
+    let mut intervals: BTreeMap<Region, Vec<(i64, i64, Class)>> = BTreeMap::new();
+    let mut ends: BTreeMap<Region, Vec<i64>> = BTreeMap::new();
+    for d in inp.digests {
+        let (s, e) = d.period();
+        let r = (d.key.base.account.clone(), d.key.region.clone());
+        ends.entry(r.clone()).or_default().push(e);
+        let class = if d.status.is_verified() { Class::Verified } else { Class::Unverified };
+        intervals.entry(r.clone()).or_default().push((s, e, class));
+        if s < w1 && e > w0 {
+            agg.entry(r).or_default().has_evidence_in_window = true;
+        }
+    }
+    for v in ends.values_mut() {
+        v.sort_unstable();
+    }
+    for m in inp.missing {
+        intervals
+            .entry((m.account.clone(), m.region.clone()))
+            .or_default()
+            .push((m.start, m.end, Class::Missing));
+    }
+    // Chain restarts: the time between the digest before and the restart is "stopped".
+    let mut restarts: BTreeMap<Region, Vec<i64>> = BTreeMap::new();
+    for d in inp.digests {
+        let Ok(c) = &d.content else { continue };
+        if !c.starts_chain() {
+            continue;
+        }
+        let r = (d.key.base.account.clone(), d.key.region.clone());
+        let before = ends.get(&r).and_then(|v| v.iter().rev().find(|&&e| e <= c.start).copied());
+        let from = before.unwrap_or(w0.min(c.start));
+        if from < c.start {
+            intervals.entry(r.clone()).or_default().push((from, c.start, Class::Stopped));
+            restarts.entry(r).or_default().push(c.start);
+        }
+    }
+
+    let regions = expected_regions(inp, &agg);
+    let status_latest_digest = inp.config.trails.iter().filter_map(|t| t.latest_digest_delivery).max();
+    let mut gaps: Vec<Finding> = Vec::new();
+    let mut stopped_gaps: Vec<(usize, String, String)> = Vec::new();
+
+    for region in &regions {
+        let a = agg.get(region);
+        let has_evidence = a.is_some_and(|a| a.has_evidence_in_window);
+        if !has_evidence {
+            cov.findings.push(
+                Finding::new(Kind::RegionUncovered)
+                    .scope(Some(&region.0), Some(&region.1), None)
+                    .period(w0, w1)
+                    .message(format!(
+                        "region {} of account {} should be covered but the bundle holds no digest or log file for it in the window",
+                        region.1, region.0
+                    ))
+                    .evidence(Evidence::default().detail(region_reason(inp, &region.1))),
+            );
+        }
+        let segs = segments(inp.window, intervals.get(region).map(Vec::as_slice).unwrap_or(&[]), a.map(|a| a.log_times.as_slice()).unwrap_or(&[]));
+        if has_evidence {
+            for &(s, e, class) in &segs {
+                let (cause, severity, why) = match class {
+                    Class::Verified => continue,
+                    Class::Unverified => (GapCause::Unverified, Severity::Low, "evidence is present but cannot be proven (no verifiable digest)".to_string()),
+                    Class::Missing => (GapCause::DigestMissing, Severity::Medium, "a digest the chain names is not in the bundle".to_string()),
+                    Class::Stopped => (GapCause::LoggingStopped, Severity::Low, "the digest chain ends and restarts: logging was stopped".to_string()),
+                    Class::NoEvidence => match status_latest_digest {
+                        Some(t) if t > s + HOUR => (
+                            GapCause::NoEvidence,
+                            Severity::Medium,
+                            format!("there is no digest or log file, yet the trail status says digests were delivered until {}", time::fmt(t)),
+                        ),
+                        _ => (GapCause::NoEvidence, Severity::Low, "there is no digest or log file at all".to_string()),
+                    },
+                };
+                let f = Finding::new(Kind::CoverageGap)
+                    .severity(severity)
+                    .scope(Some(&region.0), Some(&region.1), None)
+                    .period(s, e)
+                    .cause(cause)
+                    .message(format!(
+                        "{} in account {} has no verified digest from {} to {}: {why}",
+                        region.1,
+                        region.0,
+                        time::fmt(s),
+                        time::fmt(e)
+                    ));
+                if class == Class::Stopped {
+                    stopped_gaps.push((gaps.len(), region.0.clone(), region.1.clone()));
+                }
+                gaps.push(f);
+            }
+        }
+        // Cells.
+        let listed = |h: i64| inp.listed_per_hour.get(&(region.0.clone(), region.1.clone(), h)).copied().unwrap_or(0);
+        let mut cells = Vec::new();
+        let mut h = time::hour_floor(w0);
+        while h < w1 {
+            let (hs, he) = (h.max(w0), (h + HOUR).min(w1));
+            let mut worst: Option<Class> = None;
+            for &(s, e, c) in &segs {
+                if s < he && e > hs && c != Class::Verified {
+                    worst = Some(match (worst, c) {
+                        (Some(Class::Missing), _) | (_, Class::Missing) => Class::Missing,
+                        (Some(Class::Unverified), _) | (_, Class::Unverified) => Class::Unverified,
+                        _ => c,
+                    });
+                }
+            }
+            let n_listed = listed(h);
+            let state = match worst {
+                None if n_listed > 0 => DigestState::Verified,
+                None => DigestState::VerifiedEmpty,
+                Some(Class::Missing) => DigestState::Missing,
+                Some(Class::Unverified) => DigestState::Unverified,
+                Some(_) => DigestState::Absent,
+            };
+            let all = a.and_then(|a| a.all.get(&h)).copied().unwrap_or_default();
+            cells.push(Cell {
+                hour: h,
+                digest_state: state,
+                logs_listed: n_listed,
+                logs_present: a.and_then(|a| a.present.get(&h)).copied().unwrap_or(0),
+                logs_valid: a.and_then(|a| a.valid.get(&h)).copied().unwrap_or(0),
+                events: all.events,
+                management_events: all.management,
+            });
+            h += HOUR;
+        }
+        if has_evidence {
+            management_absent(inp, region, a, &cells, &mut cov.findings);
+        }
+        cov.regions.push(RegionCoverage {
+            account: region.0.clone(),
+            region: region.1.clone(),
+            hours_total: cells.len() as u64,
+            hours_covered: cells.iter().filter(|c| c.digest_state.is_covered()).count() as u64,
+            hours: cells,
+        });
+    }
+
+    // Tampering events, tied to the stop gaps they explain.
+    let buckets = log_buckets(inp);
+    let kms = trail_kms_keys(inp.config);
+    let mut starts: Vec<&Notable> = Vec::new();
+    let mut stops: Vec<&Notable> = Vec::new();
+    for (n, src, k) in &notable {
+        if n.facts.event_name == "StartLogging" {
+            if n.facts.error_code.is_none() {
+                starts.push(n);
+            }
+            continue;
+        }
+        if !relevant(n, &buckets, &kms) {
+            continue;
+        }
+        if n.facts.event_name == "StopLogging" && n.facts.error_code.is_none() {
+            stops.push(n);
+        }
+        let mut sev = Kind::LoggingTamperingEvent.default_severity();
+        let mut msg = format!(
+            "{} by {} at {} from {}",
+            n.facts.event_name,
+            n.facts.principal.as_deref().unwrap_or("an unknown principal"),
+            n.facts.event_time,
+            n.facts.source_ip.as_deref().unwrap_or("an unknown address")
+        );
+        if let Some(code) = &n.facts.error_code {
+            sev = sev.lower();
+            msg.push_str(&format!(": an attempt, denied with {code}"));
+        } else {
+            msg.push_str(&format!(": {}", effect(&n.facts.event_name)));
+        }
+        let mut ev = Evidence::file(&src.display).detail(format!("eventSource: {}", n.event_source));
+        if let Some(id) = &n.facts.event_id {
+            ev = ev.detail(format!("eventID: {id}"));
+        }
+        for (what, v) in [("trail", &n.trail_name), ("bucket", &n.bucket), ("key", &n.key_id)] {
+            if let Some(v) = v {
+                ev = ev.detail(format!("{what}: {v}"));
+            }
+        }
+        if n.facts.event_name == "StopLogging" && n.facts.error_code.is_none() {
+            let explained: Vec<String> = stopped_gaps
+                .iter()
+                .filter_map(|(gi, _, r)| gaps.get(*gi).map(|g| (g, r)))
+                .filter(|(g, _)| explains(n.time, g))
+                .map(|(g, r)| format!("{r} {}..{}", time::fmt(g.start.unwrap_or(0)), time::fmt(g.end.unwrap_or(0))))
+                .collect();
+            if !explained.is_empty() {
+                ev = ev.detail(format!("explains coverage gaps: {}", explained.join(", ")));
+            }
+        }
+        cov.findings.push(
+            Finding::new(Kind::LoggingTamperingEvent)
+                .severity(sev)
+                .scope(Some(n.account.as_deref().unwrap_or(&k.base.account)), Some(&k.region), None)
+                .path(&src.display)
+                .period(n.time, n.time)
+                .event(n.facts.clone())
+                .message(msg)
+                .evidence(ev),
+        );
+    }
+    // Name the StopLogging/StartLogging that explain each stopped gap.
+    for (gi, _account, _) in &stopped_gaps {
+        let Some(g) = gaps.get_mut(*gi) else { continue };
+        let stop = stops.iter().filter(|s| explains(s.time, g)).max_by_key(|s| s.time);
+        let start = starts
+            .iter()
+            .filter(|s| g.start.is_some_and(|gs| s.time >= gs) && g.end.is_some_and(|ge| s.time <= ge + HOUR))
+            .min_by_key(|s| s.time);
+        let mut ev = std::mem::take(&mut g.evidence);
+        match stop {
+            Some(s) => {
+                ev = ev.detail(format!(
+                    "StopLogging at {} by {} from {}",
+                    s.facts.event_time,
+                    s.facts.principal.as_deref().unwrap_or("-"),
+                    s.facts.source_ip.as_deref().unwrap_or("-")
+                ));
+                g.message.push_str(&format!(
+                    " (StopLogging at {} by {})",
+                    s.facts.event_time,
+                    s.facts.principal.as_deref().unwrap_or("an unknown principal")
+                ));
+            }
+            None => {
+                g.message.push_str(" (no StopLogging event in the bundle explains it)");
+            }
+        }
+        if let Some(s) = start {
+            ev = ev.detail(format!(
+                "StartLogging at {} by {}",
+                s.facts.event_time,
+                s.facts.principal.as_deref().unwrap_or("-")
+            ));
+        }
+        g.evidence = ev;
+    }
+    cov.findings.extend(gaps);
+    cov
+}
+
+/// A StopLogging at `t` explains a stopped gap that begins within two hours after it (the
+/// final digest after a stop covers up to an hour) and not before it.
+fn explains(t: i64, g: &Finding) -> bool {
+    match (g.start, g.end) {
+        (Some(s), Some(e)) => t <= e && t >= s - 2 * HOUR,
+        _ => false,
+    }
+}
+
+fn effect(name: &str) -> &'static str {
+    match name {
+        "StopLogging" => "the trail stopped recording",
+        "DeleteTrail" => "the trail was deleted",
+        "UpdateTrail" => "the trail's settings were changed",
+        "PutEventSelectors" | "PutInsightSelectors" => "what the trail records was changed",
+        "DeleteEventDataStore" => "an event data store was deleted",
+        "DisableKey" | "ScheduleKeyDeletion" | "PutKeyPolicy" => "the trail's KMS key was changed",
+        _ => "the log bucket was changed",
+    }
+}
+
+/// S3 and KMS events matter only for the trail's own bucket and key, where those are known.
+fn relevant(n: &Notable, buckets: &BTreeSet<String>, kms: &BTreeSet<String>) -> bool {
+    match n.event_source.as_str() {
+        "s3.amazonaws.com" => buckets.is_empty() || n.bucket.as_ref().is_some_and(|b| buckets.contains(b)),
+        "kms.amazonaws.com" => {
+            kms.is_empty() || n.key_id.as_ref().is_some_and(|k| kms.iter().any(|t| t.contains(k.as_str()) || k.contains(t.as_str())))
+        }
+        _ => true,
+    }
+}
+
+fn log_buckets(inp: &Inputs<'_>) -> BTreeSet<String> {
+    let mut b: BTreeSet<String> = inp.config.trails.iter().filter_map(|t| t.bucket.clone()).collect();
+    for d in inp.digests {
+        if let Ok(c) = &d.content {
+            b.insert(c.bucket.clone());
+            b.extend(c.log_files.iter().map(|l| l.bucket.clone()));
+        }
+    }
+    b
+}
+
+/// The key id (last part of the ARN) of each trail's KMS key.
+fn trail_kms_keys(cfg: &ConfigAnalysis) -> BTreeSet<String> {
+    cfg.trails
+        .iter()
+        .filter_map(|t| t.kms_key_id.as_deref())
+        .map(|k| k.rsplit('/').next().unwrap_or(k).to_owned())
+        .collect()
+}
+
+/// Which (account, region) pairs must be covered. From the configuration where there is one
+/// (multi-region: every region with evidence or keys, plus `--region`; single region: the
+/// home region), else from the evidence and `--region`.
+fn expected_regions(inp: &Inputs<'_>, agg: &BTreeMap<Region, Agg>) -> BTreeSet<Region> {
+    let accounts: BTreeSet<String> = agg.keys().map(|(a, _)| a.clone()).collect();
+    let evidence_regions: BTreeSet<String> = agg.keys().map(|(_, r)| r.clone()).collect();
+    let trails = &inp.config.trails;
+    let multi = trails.iter().any(|t| t.multi_region == Some(true));
+    let mut want: BTreeSet<String> = inp.extra_regions.iter().cloned().collect();
+    if multi {
+        want.extend(evidence_regions.iter().cloned());
+        want.extend(inp.key_regions.iter().cloned());
+    } else if !trails.is_empty() {
+        want.extend(trails.iter().filter_map(|t| t.home_region.clone()));
+    } else {
+        want.extend(evidence_regions.iter().cloned());
+    }
+    let mut out: BTreeSet<Region> = agg.keys().cloned().collect();
+    for a in &accounts {
+        for r in &want {
+            out.insert((a.clone(), r.clone()));
+        }
+    }
+    out
+}
+
+fn region_reason(inp: &Inputs<'_>, region: &str) -> String {
+    if inp.extra_regions.iter().any(|r| r == region) {
+        "named with --region".into()
+    } else if inp.key_regions.contains(region) {
+        "the trail is multi-region and the bundle's public-key exports include this region".into()
+    } else {
+        "the configuration names it".into()
+    }
+}
+
+/// Timeline of one region over the window: merged runs of one class.
+fn segments(window: (i64, i64), intervals: &[(i64, i64, Class)], log_times: &[i64]) -> Vec<(i64, i64, Class)> {
+    let (w0, w1) = window;
+    let mut points: Vec<i64> = vec![w0, w1];
+    for &(s, e, _) in intervals {
+        for p in [s, e] {
+            if p > w0 && p < w1 {
+                points.push(p);
+            }
+        }
+    }
+    points.sort_unstable();
+    points.dedup();
+    let mut out: Vec<(i64, i64, Class)> = Vec::new();
+    for pair in points.windows(2) {
+        let (Some(&a), Some(&b)) = (pair.first(), pair.get(1)) else { continue };
+        let mut class: Option<Class> = None;
+        for &(s, e, c) in intervals {
+            if s < b && e > a {
+                class = Some(class.map_or(c, |k| k.min(c)));
+            }
+        }
+        let class = class.unwrap_or_else(|| {
+            let i = log_times.partition_point(|&t| t < a);
+            if log_times.get(i).is_some_and(|&t| t < b) {
+                Class::Unverified
+            } else {
+                Class::NoEvidence
+            }
+        });
+        match out.last_mut() {
+            Some(last) if last.2 == class && last.1 == a => last.1 = b,
+            _ => out.push((a, b, class)),
+        }
+    }
+    out
+}
+
+/// `management_events_absent`: verified deliveries with no management event, where the
+/// configuration says management events are logged (or says nothing). Hours with no
+/// delivery at all but a verified empty digest are quiet hours: `info`.
+fn management_absent(inp: &Inputs<'_>, region: &Region, a: Option<&Agg>, cells: &[Cell], out: &mut Vec<Finding>) {
+    let cfg_says_logged = inp.config.trails.is_empty()
+        || inp
+            .config
+            .trails
+            .iter()
+            .any(|t| !matches!(t.management_events, Some(ManagementEvents::Excluded)));
+    let mut runs: Vec<(i64, i64, bool)> = Vec::new(); // (start, end, quiet)
+    for c in cells {
+        let verified = a.and_then(|a| a.verified.get(&c.hour)).copied().unwrap_or_default();
+        let kind = if verified.events > 0 && verified.management == 0 && c.management_events == 0 {
+            Some(false)
+        } else if c.digest_state == DigestState::VerifiedEmpty && c.events == 0 {
+            Some(true)
+        } else {
+            None
+        };
+        let Some(quiet) = kind else { continue };
+        match runs.last_mut() {
+            Some(r) if r.1 == c.hour && r.2 == quiet => r.1 = c.hour + HOUR,
+            _ => runs.push((c.hour, c.hour + HOUR, quiet)),
+        }
+    }
+    for &(s, e, quiet) in &runs {
+        let (s, e) = (s.max(inp.window.0), e.min(inp.window.1));
+        if quiet || !cfg_says_logged {
+            continue;
+        }
+        out.push(
+            Finding::new(Kind::ManagementEventsAbsent)
+                .scope(Some(&region.0), Some(&region.1), None)
+                .period(s, e)
+                .message(format!(
+                    "{} in account {} delivered verified log files from {} to {} holding no management event",
+                    region.1,
+                    region.0,
+                    time::fmt(s),
+                    time::fmt(e)
+                ))
+                .evidence(Evidence::default().detail("the configuration says management events are logged, or there is no configuration export")),
+        );
+    }
+    for r in runs.iter().filter(|r| r.2) {
+        let (s, e) = (r.0.max(inp.window.0), r.1.min(inp.window.1));
+        out.push(
+            Finding::new(Kind::ManagementEventsAbsent)
+                .severity(Severity::Info)
+                .scope(Some(&region.0), Some(&region.1), None)
+                .period(s, e)
+                .message(format!(
+                    "quiet hours: {} in account {} has verified digests listing no log file from {} to {}",
+                    region.1,
+                    region.0,
+                    time::fmt(s),
+                    time::fmt(e)
+                )),
+        );
+    }
+}

@@ -1,0 +1,438 @@
+//! Digest files: reading them and checking each one's signature.
+//!
+//! A digest is read once (bounded gunzip, SHA-256 of the inflated bytes, JSON parse with
+//! every required field checked). Its signature comes from its `.head.json` sidecar or,
+//! failing that, from the next digest's `previousDigestSignature` (the `aws s3 sync` case:
+//! sync drops object metadata). It is verified as SPEC "Integrity rules" says: RSA
+//! PKCS#1 v1.5 with SHA-256 only (`Pkcs1v15Sign::new::<Sha256>` checks the DigestInfo, so a
+//! signature made over another hash is invalid) over the data-signing string, with the key
+//! whose fingerprint the digest names and whose validity covers the digest.
+//!
+//! Raises `digest_unreadable`, `digest_signature_invalid`, `digest_signature_missing`,
+//! `digest_key_unknown`. Chain links are `chain.rs`'s job.
+
+use crate::discover::{hex, hex_sha256, read_limited, Sidecar, Source};
+use crate::findings::{Evidence, Finding, Kind};
+use crate::gzip::gunzip_single;
+use crate::keys::{KeyRing, Lookup};
+use crate::s3key::{canonical_of, DigestKey};
+use crate::time;
+use rayon::prelude::*;
+use rsa::Pkcs1v15Sign;
+use sha2::{Digest as _, Sha256};
+use std::collections::BTreeMap;
+
+/// Largest compressed digest read; the inflate limit is the run's `max_inflate`.
+const MAX_DIGEST_FILE: u64 = 256 << 20;
+
+/// A log file as a digest lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub bucket: String,
+    pub object: String,
+    pub canonical: Option<String>,
+    pub hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Content {
+    pub account: String,
+    pub start: i64,
+    pub end: i64,
+    pub bucket: String,
+    pub object: String,
+    pub fingerprint: String,
+    pub algorithm: String,
+    pub prev_object: Option<String>,
+    pub prev_canonical: Option<String>,
+    pub prev_hash: Option<String>,
+    pub prev_signature: Option<String>,
+    pub log_files: Vec<Listed>,
+    /// The exact data-signing string (SPEC), built from the fields as written.
+    pub signing_string: String,
+}
+
+impl Content {
+    /// A chain restart: no previous digest named.
+    pub fn starts_chain(&self) -> bool {
+        self.prev_object.is_none()
+    }
+}
+
+/// Where a signature came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigSource {
+    Sidecar,
+    NextDigest,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    Verified { source: SigSource },
+    Invalid(String),
+    KeyUnknown(String),
+    Missing,
+    Unreadable(String),
+}
+
+impl Status {
+    pub fn is_verified(&self) -> bool {
+        matches!(self, Status::Verified { .. })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DigestFile {
+    pub src: Source,
+    pub key: DigestKey,
+    pub file_size: u64,
+    pub file_sha256: Option<String>,
+    /// Hex SHA-256 of the inflated bytes (what `previousDigestHashValue` names).
+    pub sha256: Option<String>,
+    pub content: Result<Content, String>,
+    pub sidecar: Option<Sidecar>,
+    pub status: Status,
+}
+
+impl DigestFile {
+    /// The period the digest covers: from its content, else from its name (end) and an hour.
+    pub fn period(&self) -> (i64, i64) {
+        match &self.content {
+            Ok(c) => (c.start, c.end),
+            Err(_) => (self.key.end - time::HOUR, self.key.end),
+        }
+    }
+
+    /// The signature this digest carries on its own (the sidecar's).
+    pub fn own_signature(&self) -> Option<&str> {
+        self.sidecar.as_ref().and_then(|s| s.signature.as_deref())
+    }
+}
+
+/// Read and parse every digest, in parallel; output sorted by canonical key.
+pub fn read_all(
+    digests: &[(Source, DigestKey)],
+    sidecars: &BTreeMap<String, Sidecar>,
+    max_inflate: u64,
+) -> Vec<DigestFile> {
+    let mut out: Vec<DigestFile> = digests
+        .par_iter()
+        .map_init(Vec::new, |buf, (src, key)| {
+            read_one(src, key, sidecars.get(&key.canonical).cloned(), max_inflate, buf)
+        })
+        .collect();
+    out.sort_by(|a, b| (&a.key.canonical, &a.src.display).cmp(&(&b.key.canonical, &b.src.display)));
+    out
+}
+
+fn read_one(
+    src: &Source,
+    key: &DigestKey,
+    sidecar: Option<Sidecar>,
+    max_inflate: u64,
+    buf: &mut Vec<u8>,
+) -> DigestFile {
+    let mut d = DigestFile {
+        src: src.clone(),
+        key: key.clone(),
+        file_size: 0,
+        file_sha256: None,
+        sha256: None,
+        content: Err(String::new()),
+        sidecar,
+        status: Status::Missing,
+    };
+    let raw = match read_limited(&src.fs_path, MAX_DIGEST_FILE) {
+        Ok(r) => r,
+        Err(e) => {
+            d.content = Err(e);
+            return d;
+        }
+    };
+    d.file_size = raw.len() as u64;
+    d.file_sha256 = Some(hex_sha256(&raw));
+    if let Err(e) = gunzip_single(&raw, max_inflate, buf) {
+        d.content = Err(e.to_string());
+        return d;
+    }
+    let sha = hex_sha256(buf);
+    d.content = parse(buf, &sha);
+    d.sha256 = Some(sha);
+    d
+}
+
+/// Parse inflated digest JSON; the error names the field that failed.
+pub fn parse(bytes: &[u8], sha_hex: &str) -> Result<Content, String> {
+    let v: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("not valid JSON ({e})"))?;
+    let obj = v.as_object().ok_or("not a JSON object")?;
+    let s = |name: &str| -> Result<String, String> {
+        obj.get(name)
+            .and_then(|x| x.as_str())
+            .map(str::to_owned)
+            .ok_or_else(|| format!("required field `{name}` missing or not a string"))
+    };
+    let opt = |name: &str| -> Result<Option<String>, String> {
+        match obj.get(name) {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(serde_json::Value::String(x)) => Ok(Some(x.clone())),
+            Some(_) => Err(format!("field `{name}` is not a string")),
+        }
+    };
+    let end_raw = s("digestEndTime")?;
+    let start_raw = s("digestStartTime")?;
+    let start = time::parse_iso(&start_raw).ok_or("`digestStartTime` is not a time")?;
+    let end = time::parse_iso(&end_raw).ok_or("`digestEndTime` is not a time")?;
+    let bucket = s("digestS3Bucket")?;
+    let object = s("digestS3Object")?;
+    let prev_signature = opt("previousDigestSignature")?;
+    let prev_object = opt("previousDigestS3Object")?;
+    let listed = obj
+        .get("logFiles")
+        .and_then(|x| x.as_array())
+        .ok_or("required field `logFiles` missing or not a list")?;
+    let mut log_files = Vec::with_capacity(listed.len());
+    for (i, l) in listed.iter().enumerate() {
+        let field = |n: &str| {
+            l.get(n)
+                .and_then(|x| x.as_str())
+                .map(str::to_owned)
+                .ok_or_else(|| format!("`logFiles[{i}].{n}` missing or not a string"))
+        };
+        let object = field("s3Object")?;
+        log_files.push(Listed {
+            bucket: field("s3Bucket")?,
+            canonical: canonical_of(&object),
+            object,
+            hash: field("hashValue")?.to_ascii_lowercase(),
+        });
+    }
+    let signing_string = format!(
+        "{end_raw}\n{bucket}/{object}\n{sha_hex}\n{}",
+        prev_signature.as_deref().unwrap_or("null")
+    );
+    Ok(Content {
+        account: s("awsAccountId")?,
+        start,
+        end,
+        fingerprint: s("digestPublicKeyFingerprint")?,
+        algorithm: s("digestSignatureAlgorithm")?,
+        prev_canonical: prev_object.as_deref().and_then(canonical_of),
+        prev_object,
+        prev_hash: opt("previousDigestHashValue")?.map(|h| h.to_ascii_lowercase()),
+        prev_signature,
+        bucket,
+        object,
+        log_files,
+        signing_string,
+    })
+}
+
+/// Resolve each digest's signature and verify it. `next_signature[i]` is the
+/// `previousDigestSignature` of a readable digest that names digest `i` as previous.
+pub fn verify_all(digests: &mut [DigestFile], next_signature: &[Option<String>], ring: &KeyRing) {
+    digests
+        .par_iter_mut()
+        .zip(next_signature.par_iter())
+        .for_each(|(d, next)| {
+            d.status = verify_one(d, next.as_deref(), ring);
+        });
+}
+
+fn verify_one(d: &DigestFile, next: Option<&str>, ring: &KeyRing) -> Status {
+    let c = match &d.content {
+        Ok(c) => c,
+        Err(e) => return Status::Unreadable(e.clone()),
+    };
+    let (sig, source) = match (d.own_signature(), next) {
+        (Some(s), _) => (s, SigSource::Sidecar),
+        (None, Some(s)) => (s, SigSource::NextDigest),
+        (None, None) => return Status::Missing,
+    };
+    if c.algorithm != "SHA256withRSA" {
+        return Status::Invalid(format!(
+            "digestSignatureAlgorithm is `{}`, not SHA256withRSA",
+            c.algorithm
+        ));
+    }
+    if let Some(alg) = d.sidecar.as_ref().and_then(|s| s.algorithm.as_deref()) {
+        if source == SigSource::Sidecar && !alg.eq_ignore_ascii_case("SHA256withRSA") {
+            return Status::Invalid(format!("sidecar signature-algorithm is `{alg}`"));
+        }
+    }
+    let key = match ring.lookup(&c.fingerprint, c.end) {
+        Lookup::Found(k) => k,
+        Lookup::NotValidThen(k) => {
+            return Status::KeyUnknown(format!(
+                "the key with fingerprint {} is valid from {} to {}, not at {}",
+                k.fingerprint,
+                k.valid_from.map(time::fmt).unwrap_or_else(|| "-".into()),
+                k.valid_to.map(time::fmt).unwrap_or_else(|| "-".into()),
+                time::fmt(c.end)
+            ))
+        }
+        Lookup::Unknown => {
+            return Status::KeyUnknown(format!(
+                "no supplied public key has fingerprint {}",
+                c.fingerprint
+            ))
+        }
+    };
+    let Some(sig_bytes) = unhex(sig) else {
+        return Status::Invalid("signature is not hexadecimal".into());
+    };
+    let hashed = Sha256::digest(c.signing_string.as_bytes());
+    match key.key.verify(Pkcs1v15Sign::new::<Sha256>(), &hashed, &sig_bytes) {
+        Ok(()) => Status::Verified { source },
+        Err(_) => Status::Invalid(format!(
+            "signature does not verify with key {} over the data-signing string",
+            key.fingerprint
+        )),
+    }
+}
+
+/// Decode hex; `None` for odd length or a non-hex digit.
+pub fn unhex(s: &str) -> Option<Vec<u8>> {
+    let s = s.trim();
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    let nib = |c: u8| -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            b'A'..=b'F' => Some(c - b'A' + 10),
+            _ => None,
+        }
+    };
+    s.as_bytes()
+        .chunks_exact(2)
+        .map(|p| Some((nib(*p.first()?)? << 4) | nib(*p.get(1)?)?))
+        .collect()
+}
+
+/// Findings about single digests (signature and readability).
+pub fn findings(digests: &[DigestFile], window: (i64, i64)) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for d in digests {
+        let (start, end) = d.period();
+        // Evidence outside the window is proof, not subject: a digest wholly outside it
+        // is only reported when it is unreadable or forged, never for a missing signature.
+        let in_window = start < window.1 && end > window.0;
+        let base = |kind: Kind| {
+            Finding::new(kind)
+                .scope(Some(&d.key.base.account), Some(&d.key.region), Some(&d.key.trail))
+                .path(&d.src.display)
+                .period(start, end)
+        };
+        match &d.status {
+            Status::Verified { .. } => {}
+            Status::Unreadable(why) => out.push(
+                base(Kind::DigestUnreadable)
+                    .message(format!("digest {} cannot be read: {why}", d.key.file_name))
+                    .evidence(Evidence::file(&d.src.display).detail(format!("reason: {why}"))),
+            ),
+            Status::Invalid(why) => out.push(
+                base(Kind::DigestSignatureInvalid)
+                    .message(format!(
+                        "digest {} is not signed by AWS as it stands: {why}",
+                        d.key.file_name
+                    ))
+                    .evidence(signature_evidence(d).detail(format!("reason: {why}"))),
+            ),
+            Status::KeyUnknown(why) if in_window => out.push(
+                base(Kind::DigestKeyUnknown)
+                    .message(format!("digest {} cannot be verified: {why}", d.key.file_name))
+                    .evidence(signature_evidence(d).detail(format!("reason: {why}"))),
+            ),
+            Status::Missing if in_window => out.push(
+                base(Kind::DigestSignatureMissing)
+                    .message(format!(
+                        "digest {} has no signature to check: no .head.json sidecar and no later digest names it",
+                        d.key.file_name
+                    ))
+                    .evidence(Evidence::file(&d.src.display).detail(
+                        "export the signature with `aws s3api head-object` (README: exporting a bundle)",
+                    )),
+            ),
+            Status::KeyUnknown(_) | Status::Missing => {}
+        }
+    }
+    out
+}
+
+fn signature_evidence(d: &DigestFile) -> Evidence {
+    let mut e = Evidence::file(&d.src.display);
+    if let Ok(c) = &d.content {
+        e = e.detail(format!("digestPublicKeyFingerprint: {}", c.fingerprint));
+        e = e.detail(format!("digestSignatureAlgorithm: {}", c.algorithm));
+    }
+    if let Some(s) = &d.sidecar {
+        e = e.detail(format!("signature from: {}", s.path));
+    }
+    if let Some(sha) = &d.sha256 {
+        e = e.detail(format!("SHA-256 of inflated digest: {sha}"));
+    }
+    e
+}
+
+/// Hex SHA-256 for tests and callers that hash small buffers.
+pub fn sha256_hex(b: &[u8]) -> String {
+    hex(&Sha256::digest(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> serde_json::Value {
+        serde_json::json!({
+            "awsAccountId": "111122223333",
+            "digestStartTime": "2025-01-06T03:48:48Z",
+            "digestEndTime": "2025-01-06T04:48:48Z",
+            "digestS3Bucket": "b",
+            "digestS3Object": "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2025/01/06/x.json.gz",
+            "digestPublicKeyFingerprint": "ab",
+            "digestSignatureAlgorithm": "SHA256withRSA",
+            "previousDigestS3Object": null,
+            "previousDigestSignature": null,
+            "previousDigestHashValue": null,
+            "logFiles": [{"s3Bucket": "b", "s3Object": "AWSLogs/1/CloudTrail/x.json.gz", "hashValue": "AB"}]
+        })
+    }
+
+    #[test]
+    fn signing_string_is_spec_form() {
+        let c = parse(sample().to_string().as_bytes(), "deadbeef").unwrap();
+        assert_eq!(
+            c.signing_string,
+            "2025-01-06T04:48:48Z\nb/AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2025/01/06/x.json.gz\ndeadbeef\nnull"
+        );
+        assert!(c.starts_chain());
+        assert_eq!(c.log_files[0].hash, "ab");
+    }
+
+    #[test]
+    fn missing_fields_are_named() {
+        for field in ["digestEndTime", "digestS3Object", "logFiles", "awsAccountId"] {
+            let mut v = sample();
+            v.as_object_mut().unwrap().remove(field);
+            let e = parse(v.to_string().as_bytes(), "00").unwrap_err();
+            assert!(e.contains(field), "{e}");
+        }
+        let mut v = sample();
+        v["logFiles"][0]["hashValue"] = 5.into();
+        assert!(parse(v.to_string().as_bytes(), "00").unwrap_err().contains("hashValue"));
+        assert!(parse(b"[1,2]", "00").is_err());
+        assert!(parse(b"{\"digestEndTime\":", "00").is_err());
+        assert!(parse(&[0xff, 0xfe, 0x00], "00").is_err());
+    }
+
+    #[test]
+    fn unhex_rejects_garbage() {
+        assert_eq!(unhex("00ff"), Some(vec![0, 255]));
+        assert_eq!(unhex("0"), None);
+        assert_eq!(unhex("zz"), None);
+        assert_eq!(unhex("é0"), None);
+    }
+}

@@ -1,0 +1,158 @@
+//! JSON report, schema version 1. Its types are separate from the internal model (as
+//! zizmor's `v1` output is) so that internal changes cannot silently change the contract.
+//! Field order is fixed by the structs; maps are `BTreeMap`; findings arrive sorted.
+
+use super::{Report, Summary};
+use crate::config::ConfigSection;
+use crate::coverage::RegionCoverage;
+use crate::findings::{Evidence, Finding};
+use crate::time;
+use serde::Serialize;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct V1<'a> {
+    schema_version: u32,
+    tool: &'static str,
+    tool_version: &'a str,
+    generated_at: String,
+    verdict: &'static str,
+    exit_status: i32,
+    fail_on: &'static str,
+    window: Window,
+    inputs: Inputs<'a>,
+    summary: &'a Summary,
+    configuration: &'a ConfigSection,
+    coverage: &'a [RegionCoverage],
+    findings: Vec<V1Finding<'a>>,
+}
+
+#[derive(Serialize)]
+struct Window {
+    start: String,
+    end: String,
+    source: &'static str,
+}
+
+#[derive(Serialize)]
+struct Inputs<'a> {
+    roots: &'a [String],
+    files: Vec<V1File<'a>>,
+}
+
+#[derive(Serialize)]
+struct V1File<'a> {
+    path: &'a str,
+    role: &'a str,
+    size: u64,
+    sha256: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct V1Finding<'a> {
+    kind: &'static str,
+    severity: &'static str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    account: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    region: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trail: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    start: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    end: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cause: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event_time: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    principal: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source_ip: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_code: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Evidence::is_empty")]
+    evidence: &'a Evidence,
+}
+
+fn finding(f: &Finding) -> V1Finding<'_> {
+    let ev = f.event.as_ref();
+    V1Finding {
+        kind: f.kind.as_str(),
+        severity: f.severity.as_str(),
+        message: &f.message,
+        account: f.account.as_deref(),
+        region: f.region.as_deref(),
+        trail: f.trail.as_deref(),
+        path: f.path.as_deref(),
+        start: f.start.map(time::fmt),
+        end: f.end.map(time::fmt),
+        cause: f.cause.map(|c| c.as_str()),
+        event_name: ev.map(|e| e.event_name.as_str()),
+        event_time: ev.map(|e| e.event_time.as_str()),
+        principal: ev.and_then(|e| e.principal.as_deref()),
+        source_ip: ev.and_then(|e| e.source_ip.as_deref()),
+        error_code: ev.and_then(|e| e.error_code.as_deref()),
+        event_id: ev.and_then(|e| e.event_id.as_deref()),
+        evidence: &f.evidence,
+    }
+}
+
+/// The whole report as pretty JSON, ending with a newline.
+pub fn render(r: &Report) -> String {
+    let doc = V1 {
+        schema_version: SCHEMA_VERSION,
+        tool: "trailproof",
+        tool_version: r.tool_version,
+        generated_at: time::fmt(r.generated_at),
+        verdict: r.verdict.as_str(),
+        exit_status: r.exit_status,
+        fail_on: r.fail_on.as_str(),
+        window: Window {
+            start: time::fmt(r.window.0),
+            end: time::fmt(r.window.1),
+            source: if r.window_given { "command_line" } else { "digests" },
+        },
+        inputs: Inputs {
+            roots: &r.roots,
+            files: r
+                .manifest
+                .iter()
+                .map(|m| V1File {
+                    path: &m.path,
+                    role: m.role,
+                    size: m.size,
+                    sha256: m.sha256.as_deref(),
+                })
+                .collect(),
+        },
+        summary: &r.summary,
+        configuration: &r.configuration,
+        coverage: &r.coverage,
+        findings: r.findings.iter().map(finding).collect(),
+    };
+    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    s.push('\n');
+    s
+}
+
+/// One finding per line (JSON Lines), in report order.
+pub fn render_lines(r: &Report) -> String {
+    let mut s = String::new();
+    for f in &r.findings {
+        if let Ok(line) = serde_json::to_string(&finding(f)) {
+            s.push_str(&line);
+            s.push('\n');
+        }
+    }
+    s
+}

@@ -1,0 +1,144 @@
+//! Terminal summary: readable in 30 seconds, right without colour.
+//!
+//! Verdict first, then what was examined, the worst findings, one hour strip per region
+//! (the shape of the evidence at a glance) and what to do next.
+
+use super::Report;
+use crate::coverage::DigestState;
+use crate::findings::{Kind, Severity, Verdict};
+use crate::time;
+use std::fmt::Write as _;
+
+/// How many findings the summary lists before pointing at the JSON report.
+const WORST_SHOWN: usize = 12;
+/// Longest hour strip drawn; longer windows are folded (worst state per character).
+const STRIP_WIDTH: usize = 96;
+
+pub fn render(r: &Report) -> String {
+    let mut o = String::new();
+    let s = &r.summary;
+    let _ = writeln!(
+        o,
+        "trailproof {}: {} (exit {})",
+        r.tool_version,
+        r.verdict.as_str(),
+        r.exit_status
+    );
+    let _ = writeln!(
+        o,
+        "window   {} .. {} ({})",
+        time::fmt(r.window.0),
+        time::fmt(r.window.1),
+        if r.window_given { "--start/--end" } else { "span of the digests found" }
+    );
+    let _ = writeln!(
+        o,
+        "digests  {} found, {} verified, {} unverified, {} unreadable",
+        s.digests, s.digests_verified, s.digests_unverified, s.digests_unreadable
+    );
+    let _ = writeln!(
+        o,
+        "logs     {} files, {} valid, {} unreadable; {} events, {} management",
+        s.log_files, s.log_files_valid, s.log_files_unreadable, s.events, s.management_events
+    );
+    let _ = writeln!(
+        o,
+        "scope    {} account(s), {} region(s); {} of {} region-hours covered by verified digests",
+        s.accounts, s.regions, s.hours_covered, s.hours
+    );
+    let _ = writeln!(
+        o,
+        "inputs   {} files hashed ({} keys, {} signatures, {} configuration, {} other bucket objects skipped, {} ignored)",
+        r.manifest.len(),
+        s.public_keys,
+        s.signature_files,
+        s.config_files,
+        s.skipped_bucket_objects,
+        s.ignored_files
+    );
+    let counts: Vec<String> = Severity::ALL
+        .iter()
+        .rev()
+        .map(|sev| format!("{} {}", s.findings_by_severity.get(sev.as_str()).copied().unwrap_or(0), sev.as_str()))
+        .collect();
+    let _ = writeln!(o, "findings {}", counts.join(", "));
+
+    let worst = r.worst();
+    if !worst.is_empty() {
+        let _ = writeln!(o, "\nworst findings:");
+        for f in worst.iter().take(WORST_SHOWN) {
+            let where_ = [f.account.as_deref(), f.region.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
+            let _ = writeln!(o, "  {:<8} {:<32} {}", f.severity.as_str().to_uppercase(), f.kind.as_str(), where_);
+            let _ = writeln!(o, "           {}", f.message);
+            if let Some(p) = &f.path {
+                let _ = writeln!(o, "           {p}");
+            }
+        }
+        if worst.len() > WORST_SHOWN {
+            let _ = writeln!(o, "  … and {} more: see the JSON report (--json FILE)", worst.len() - WORST_SHOWN);
+        }
+    }
+
+    if !r.coverage.is_empty() {
+        let hours = r.coverage.first().map_or(0, |c| c.hours.len());
+        let per = hours.div_ceil(STRIP_WIDTH).max(1);
+        let _ = writeln!(
+            o,
+            "\ncoverage, one character per {} ({}):",
+            if per == 1 { "hour".to_string() } else { format!("{per} hours") },
+            "# verified, . verified quiet, M digest missing, ? unverified, - no digest"
+        );
+        for rc in &r.coverage {
+            let strip: String = rc
+                .hours
+                .chunks(per)
+                .map(|chunk| {
+                    let worst = chunk.iter().map(|c| c.digest_state).max_by_key(|s| rank(*s));
+                    match worst {
+                        Some(DigestState::Verified) => '#',
+                        Some(DigestState::VerifiedEmpty) => '.',
+                        Some(DigestState::Missing) => 'M',
+                        Some(DigestState::Unverified) => '?',
+                        Some(DigestState::Absent) | None => '-',
+                    }
+                })
+                .collect();
+            let _ = writeln!(o, "  {} {:<15} {}", rc.account, rc.region, strip);
+        }
+    }
+
+    let _ = writeln!(o, "\nnext: {}", next_step(r));
+    o
+}
+
+fn rank(s: DigestState) -> u8 {
+    match s {
+        DigestState::Verified => 0,
+        DigestState::VerifiedEmpty => 1,
+        DigestState::Absent => 2,
+        DigestState::Unverified => 3,
+        DigestState::Missing => 4,
+    }
+}
+
+fn next_step(r: &Report) -> String {
+    let has = |k: Kind| r.findings.iter().any(|f| f.kind == k && f.severity > Severity::Info);
+    if r.summary.digests == 0 {
+        return "no digest files were found: include the bucket's CloudTrail-Digest/ folders (README: exporting a bundle)".into();
+    }
+    if r.summary.public_keys == 0 {
+        return "no public keys were found: add `aws cloudtrail list-public-keys` output for the window to the bundle, or pass --public-key".into();
+    }
+    if has(Kind::DigestSignatureMissing) {
+        return "export the digests' signatures with `aws s3api head-object` (README: exporting a bundle) and run again".into();
+    }
+    match r.verdict {
+        Verdict::Verified => "nothing to do: keep the JSON report (--json FILE) with the evidence; its inputs list is the chain-of-custody manifest".into(),
+        Verdict::Inconclusive => "nothing in the window could be verified: check the keys, the digests and the window".into(),
+        Verdict::Findings => "read each finding's evidence in the JSON report (--json FILE); critical and high findings mean evidence was altered, removed or cannot be proven".into(),
+    }
+}

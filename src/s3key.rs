@@ -1,0 +1,314 @@
+//! S3 key shapes: telling log files and digests apart by where and how AWS names them.
+//!
+//! A key is split into named parts (prefix, organization, account, region, time, trail),
+//! checking the folder path against the file name, so that `aws s3 sync` copies, organization
+//! layouts (`AWSLogs/o-ID/ACCOUNT/`) and any key prefix work wherever the bucket copy sits.
+//! File names are parsed from both ends because trail names may hold `_` and `.`.
+//!
+//! The canonical form of a key (`canonical`) starts at `AWSLogs/`: it is how a digest's
+//! `s3Object` is matched to a file in the bundle whatever folder the copy was made into.
+
+/// What a path inside an input is, by key shape alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyShape {
+    Log(LogKey),
+    Digest(DigestKey),
+    /// Another object a real CloudTrail bucket holds (Insights, ConfigWritabilityCheck,
+    /// other services' logs under `AWSLogs/`): recognised, counted, skipped.
+    OtherBucketObject,
+    /// Not a bucket object at all.
+    Unknown,
+}
+
+/// Where the key sits: everything before and at `AWSLogs/[o-ID/]ACCOUNT/`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KeyBase {
+    /// Folders before `AWSLogs/` (bucket folder, key prefix), `/`-joined, may be empty.
+    pub prefix: String,
+    pub org: Option<String>,
+    pub account: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LogKey {
+    pub base: KeyBase,
+    pub region: String,
+    /// Delivery time from the file name (minute precision), UNIX seconds.
+    pub time: i64,
+    /// `AWSLogs/...` onwards.
+    pub canonical: String,
+    pub file_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DigestKey {
+    pub base: KeyBase,
+    pub region: String,
+    pub trail: String,
+    pub home_region: String,
+    /// End of the digest period from the file name, UNIX seconds.
+    pub end: i64,
+    pub backfill: bool,
+    pub canonical: String,
+    pub file_name: String,
+}
+
+/// Classify a `/`-separated relative path by key shape.
+pub fn classify(path: &str) -> KeyShape {
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    // The last `AWSLogs` segment that is followed by an account (or o-ID/account).
+    let Some(at) = parts.iter().rposition(|p| *p == "AWSLogs") else {
+        return KeyShape::Unknown;
+    };
+    let prefix = parts.get(..at).map(|p| p.join("/")).unwrap_or_default();
+    let rest = parts.get(at + 1..).unwrap_or(&[]);
+    let (org, rest) = match rest.first() {
+        Some(o) if o.starts_with("o-") => (Some((*o).to_owned()), rest.get(1..).unwrap_or(&[])),
+        _ => (None, rest),
+    };
+    let Some(account) = rest.first().filter(|a| is_account(a)) else {
+        return KeyShape::OtherBucketObject;
+    };
+    let base = KeyBase {
+        prefix,
+        org,
+        account: (*account).to_owned(),
+    };
+    let canonical = parts.get(at..).map(|p| p.join("/")).unwrap_or_default();
+    let service = rest.get(1).copied().unwrap_or("");
+    // Expected: SERVICE/REGION/YYYY/MM/DD/FILE
+    let shape_ok = rest.len() == 7;
+    let region = rest.get(2).copied().unwrap_or("");
+    let date = (
+        rest.get(3).copied().unwrap_or(""),
+        rest.get(4).copied().unwrap_or(""),
+        rest.get(5).copied().unwrap_or(""),
+    );
+    let file = rest.get(6).copied().unwrap_or("");
+    let parsed = match service {
+        "CloudTrail" if shape_ok => parse_log_name(file).and_then(|n| {
+            (n.account == base.account && n.region == region && date_matches(date, n.time)).then(
+                || {
+                    KeyShape::Log(LogKey {
+                        base: base.clone(),
+                        region: n.region,
+                        time: n.time,
+                        canonical: canonical.clone(),
+                        file_name: file.to_owned(),
+                    })
+                },
+            )
+        }),
+        "CloudTrail-Digest" if shape_ok => parse_digest_name(file).and_then(|n| {
+            (n.account == base.account && n.region == region && date_matches(date, n.end)).then(
+                || {
+                    KeyShape::Digest(DigestKey {
+                        base: base.clone(),
+                        region: n.region,
+                        trail: n.trail,
+                        home_region: n.home_region,
+                        end: n.end,
+                        backfill: n.backfill,
+                        canonical: canonical.clone(),
+                        file_name: file.to_owned(),
+                    })
+                },
+            )
+        }),
+        _ => None,
+    };
+    // Anything else under AWSLogs/ACCOUNT/ is a bucket object we know to skip; a file that
+    // *looks* like a log or digest but whose folders disagree with its name is Unknown, so
+    // it is listed as ignored rather than silently skipped.
+    match parsed {
+        Some(shape) => shape,
+        None if matches!(service, "CloudTrail" | "CloudTrail-Digest") => KeyShape::Unknown,
+        None => KeyShape::OtherBucketObject,
+    }
+}
+
+/// Canonical key (`AWSLogs/...`) of an S3 object key as a digest names it, if it has one.
+pub fn canonical_of(s3_object: &str) -> Option<String> {
+    let parts: Vec<&str> = s3_object.split('/').collect();
+    let at = parts.iter().rposition(|p| *p == "AWSLogs")?;
+    parts.get(at..).map(|p| p.join("/"))
+}
+
+fn is_account(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn is_region(s: &str) -> bool {
+    // us-east-1, eu-central-2, us-gov-west-1, cn-north-1, ap-southeast-5 …
+    let mut it = s.split('-');
+    let ok_head = it
+        .next()
+        .is_some_and(|h| (2..=3).contains(&h.len()) && h.bytes().all(|b| b.is_ascii_lowercase()));
+    let rest: Vec<&str> = it.collect();
+    ok_head
+        && rest.len() >= 2
+        && rest.last().is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        && rest
+            .iter()
+            .rev()
+            .skip(1)
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+}
+
+/// A region name anywhere in a file name (`list-public-keys.eu-west-1.json`).
+pub fn region_in_name(name: &str) -> Option<String> {
+    name.split(['.', '_', '/'])
+        .find(|p| is_region(p))
+        .map(str::to_owned)
+}
+
+fn date_matches((y, m, d): (&str, &str, &str), t: i64) -> bool {
+    let day = crate::time::fmt(t);
+    day.get(0..4) == Some(y) && day.get(5..7) == Some(m) && day.get(8..10) == Some(d)
+}
+
+struct LogName {
+    account: String,
+    region: String,
+    time: i64,
+}
+
+/// `ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHmmZ_UNIQUE.json.gz`
+fn parse_log_name(name: &str) -> Option<LogName> {
+    let stem = name.strip_suffix(".json.gz")?;
+    let parts: Vec<&str> = stem.split('_').collect();
+    if parts.len() != 5 {
+        return None;
+    }
+    let (account, service, region, time, unique) = (
+        *parts.first()?,
+        *parts.get(1)?,
+        *parts.get(2)?,
+        *parts.get(3)?,
+        *parts.get(4)?,
+    );
+    if !is_account(account) || service != "CloudTrail" || !is_region(region) || unique.is_empty() {
+        return None;
+    }
+    Some(LogName {
+        account: account.to_owned(),
+        region: region.to_owned(),
+        time: crate::time::parse_compact(time)?,
+    })
+}
+
+struct DigestName {
+    account: String,
+    region: String,
+    trail: String,
+    home_region: String,
+    end: i64,
+    backfill: bool,
+}
+
+/// `ACCOUNT_CloudTrail-Digest_REGION_TRAIL_HOMEREGION_YYYYMMDDTHHmmssZ[_backfill].json.gz`
+fn parse_digest_name(name: &str) -> Option<DigestName> {
+    let stem = name.strip_suffix(".json.gz")?;
+    let (stem, backfill) = match stem.strip_suffix("_backfill") {
+        Some(s) => (s, true),
+        None => (stem, false),
+    };
+    let parts: Vec<&str> = stem.split('_').collect();
+    if parts.len() < 6 {
+        return None;
+    }
+    let account = *parts.first()?;
+    let service = *parts.get(1)?;
+    let region = *parts.get(2)?;
+    let time = *parts.last()?;
+    let home = *parts.get(parts.len().checked_sub(2)?)?;
+    let trail = parts.get(3..parts.len().checked_sub(2)?)?.join("_");
+    if !is_account(account)
+        || service != "CloudTrail-Digest"
+        || !is_region(region)
+        || !is_region(home)
+        || trail.is_empty()
+    {
+        return None;
+    }
+    Some(DigestName {
+        account: account.to_owned(),
+        region: region.to_owned(),
+        trail,
+        home_region: home.to_owned(),
+        end: crate::time::parse_compact(time)?,
+        backfill,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_key_with_prefix_and_org() {
+        let p = "bucket/org-logs/AWSLogs/o-a1b2c3d4e5/444455556666/CloudTrail/eu-west-1/2025/01/06/444455556666_CloudTrail_eu-west-1_20250106T1200Z_L7QmFtEVjAoCw32k.json.gz";
+        let KeyShape::Log(k) = classify(p) else {
+            panic!("not a log: {:?}", classify(p))
+        };
+        assert_eq!(k.base.prefix, "bucket/org-logs");
+        assert_eq!(k.base.org.as_deref(), Some("o-a1b2c3d4e5"));
+        assert_eq!(k.base.account, "444455556666");
+        assert_eq!(k.region, "eu-west-1");
+        assert_eq!(crate::time::fmt(k.time), "2025-01-06T12:00:00Z");
+        assert!(k.canonical.starts_with("AWSLogs/o-a1b2c3d4e5/"));
+    }
+
+    #[test]
+    fn digest_trail_names_with_underscores_and_dots() {
+        let p = "AWSLogs/111122223333/CloudTrail-Digest/us-west-2/2025/01/06/111122223333_CloudTrail-Digest_us-west-2_org_audit.trail_v2_us-east-1_20250106T124637Z.json.gz";
+        let KeyShape::Digest(d) = classify(p) else {
+            panic!("not a digest")
+        };
+        assert_eq!(d.trail, "org_audit.trail_v2");
+        assert_eq!(d.home_region, "us-east-1");
+        assert_eq!(d.region, "us-west-2");
+        assert!(!d.backfill);
+        let b = p.replace(".json.gz", "_backfill.json.gz");
+        let KeyShape::Digest(d) = classify(&b) else {
+            panic!("backfill not a digest")
+        };
+        assert!(d.backfill);
+    }
+
+    #[test]
+    fn other_objects_and_mismatches() {
+        assert_eq!(
+            classify("AWSLogs/111122223333/CloudTrail-Insight/us-east-1/2025/01/06/x.json.gz"),
+            KeyShape::OtherBucketObject
+        );
+        assert_eq!(
+            classify("AWSLogs/111122223333/CloudTrail/ConfigWritabilityCheckFile"),
+            KeyShape::Unknown
+        );
+        assert_eq!(
+            classify("AWSLogs/111122223333/Config/ConfigWritabilityCheckFile"),
+            KeyShape::OtherBucketObject
+        );
+        assert_eq!(classify("notes/readme.txt"), KeyShape::Unknown);
+        // Folder says us-east-1, name says eu-west-1: not trusted as a log file.
+        assert_eq!(
+            classify("AWSLogs/111122223333/CloudTrail/us-east-1/2025/01/06/111122223333_CloudTrail_eu-west-1_20250106T1200Z_x.json.gz"),
+            KeyShape::Unknown
+        );
+        // Date folder disagrees with the file name.
+        assert_eq!(
+            classify("AWSLogs/111122223333/CloudTrail/eu-west-1/2025/01/07/111122223333_CloudTrail_eu-west-1_20250106T1200Z_x.json.gz"),
+            KeyShape::Unknown
+        );
+    }
+
+    #[test]
+    fn regions() {
+        assert!(is_region("us-east-1") && is_region("us-gov-west-1") && is_region("ap-southeast-5"));
+        assert!(!is_region("us-east") && !is_region("management-events") && !is_region("US-EAST-1"));
+        assert_eq!(region_in_name("list-public-keys.eu-west-1.json").as_deref(), Some("eu-west-1"));
+        assert_eq!(region_in_name("list-public-keys.json"), None);
+        assert_eq!(canonical_of("org-logs/AWSLogs/1/x").as_deref(), Some("AWSLogs/1/x"));
+    }
+}

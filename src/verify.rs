@@ -1,0 +1,182 @@
+//! Log files against the digests that list them.
+//!
+//! Only verified digests are trusted to say what AWS delivered. For each log file they
+//! list: absent → `log_missing`; present but different → `log_hash_mismatch`; present but
+//! not readable → `log_unreadable`. A log file inside the window that no verified digest
+//! lists is `log_unreferenced`: `high` when a verified digest of its region covers its
+//! delivery time (a file AWS did not deliver: injected), `low` when its time falls where no
+//! digest can be checked (validation off, digest missing or forged), where it is part of a
+//! coverage gap and cannot be proven either way.
+
+use crate::digest::DigestFile;
+use crate::discover::Source;
+use crate::findings::{Evidence, Finding, Kind, Severity};
+use crate::logfile::LogResult;
+use crate::s3key::{self, KeyShape, LogKey};
+use crate::time;
+use std::collections::{BTreeMap, HashMap};
+
+/// What the digests say about one log file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LogStatus {
+    /// Listed by at least one verified digest.
+    pub listed: bool,
+    /// Listed, present, hash equal and readable.
+    pub valid: bool,
+}
+
+pub struct LogCheck {
+    pub status: Vec<LogStatus>,
+    pub findings: Vec<Finding>,
+    /// Listed by verified digests, per (account, region, hour of the log key): count.
+    pub listed_per_hour: BTreeMap<(String, String, i64), u64>,
+}
+
+pub fn check(
+    logs: &[(Source, LogKey)],
+    results: &[LogResult],
+    digests: &[DigestFile],
+    window: (i64, i64),
+) -> LogCheck {
+    let mut by_canonical: HashMap<&str, Vec<usize>> = HashMap::with_capacity(logs.len());
+    for (i, (_, k)) in logs.iter().enumerate() {
+        by_canonical.entry(k.canonical.as_str()).or_default().push(i);
+    }
+    let mut status = vec![LogStatus::default(); logs.len()];
+    let mut findings = Vec::new();
+    let mut listed_per_hour: BTreeMap<(String, String, i64), u64> = BTreeMap::new();
+    // Verified periods per (account, region), for telling injected files from gaps.
+    let mut verified_periods: HashMap<(&str, &str), Vec<(i64, i64)>> = HashMap::new();
+    let mut reported_missing: HashMap<&str, ()> = HashMap::new();
+
+    for d in digests.iter().filter(|d| d.status.is_verified()) {
+        let Ok(c) = &d.content else { continue };
+        verified_periods
+            .entry((d.key.base.account.as_str(), d.key.region.as_str()))
+            .or_default()
+            .push((c.start, c.end));
+        for l in &c.log_files {
+            let canonical = l.canonical.as_deref().unwrap_or(l.object.as_str());
+            let key_time = match s3key::classify(canonical) {
+                KeyShape::Log(k) => Some(k),
+                _ => None,
+            };
+            let t = key_time.as_ref().map(|k| k.time).unwrap_or(c.start);
+            if let Some(k) = &key_time {
+                if t >= window.0 && t < window.1 {
+                    *listed_per_hour
+                        .entry((k.base.account.clone(), k.region.clone(), time::hour_floor(t)))
+                        .or_default() += 1;
+                }
+            }
+            let in_window = t >= window.0 && t < window.1;
+            let scope = |f: Finding| {
+                f.scope(
+                    key_time.as_ref().map(|k| k.base.account.as_str()).or(Some(&d.key.base.account)),
+                    key_time.as_ref().map(|k| k.region.as_str()).or(Some(&d.key.region)),
+                    Some(&d.key.trail),
+                )
+            };
+            let Some(copies) = by_canonical.get(canonical) else {
+                if in_window && reported_missing.insert(canonical, ()).is_none() {
+                    findings.push(
+                        scope(Finding::new(Kind::LogMissing))
+                            .path(&l.object)
+                            .period(t, t)
+                            .message(format!(
+                                "log file {} is listed by verified digest {} but is not in the bundle",
+                                l.object.rsplit('/').next().unwrap_or(&l.object),
+                                d.key.file_name
+                            ))
+                            .evidence(Evidence::values(&d.src.display, &l.hash, "absent")),
+                    );
+                }
+                continue;
+            };
+            for &i in copies {
+                let (Some((src, _)), Some(r), Some(st)) = (logs.get(i), results.get(i), status.get_mut(i)) else {
+                    continue;
+                };
+                st.listed = true;
+                let hash_ok = r.sha256.as_deref() == Some(l.hash.as_str());
+                if hash_ok && r.error.is_none() {
+                    st.valid = true;
+                    continue;
+                }
+                if !in_window {
+                    continue;
+                }
+                if let Some(actual) = &r.sha256 {
+                    if !hash_ok {
+                        findings.push(
+                            scope(Finding::new(Kind::LogHashMismatch))
+                                .path(&src.display)
+                                .period(t, t)
+                                .message(format!(
+                                    "log file {} does not match the SHA-256 that verified digest {} lists for it",
+                                    src.display.rsplit('/').next().unwrap_or(&src.display),
+                                    d.key.file_name
+                                ))
+                                .evidence(Evidence::values(&d.src.display, &l.hash, actual)),
+                        );
+                    }
+                }
+                if let Some(err) = &r.error {
+                    findings.push(
+                        scope(Finding::new(Kind::LogUnreadable))
+                            .path(&src.display)
+                            .period(t, t)
+                            .message(format!(
+                                "log file {} listed by verified digest {} cannot be read: {err}",
+                                src.display.rsplit('/').next().unwrap_or(&src.display),
+                                d.key.file_name
+                            ))
+                            .evidence(Evidence::file(&d.src.display).detail(format!("listed SHA-256: {}", l.hash))),
+                    );
+                }
+            }
+        }
+    }
+
+    for (i, (src, k)) in logs.iter().enumerate() {
+        let (Some(st), Some(r)) = (status.get(i), results.get(i)) else { continue };
+        if st.listed || k.time < window.0 || k.time >= window.1 {
+            continue;
+        }
+        let scope = |f: Finding| f.scope(Some(&k.base.account), Some(&k.region), None).path(&src.display).period(k.time, k.time);
+        if let Some(err) = &r.error {
+            findings.push(scope(Finding::new(Kind::LogUnreadable)).message(format!(
+                "log file {} cannot be read: {err}",
+                k.file_name
+            )));
+        }
+        let covered = verified_periods
+            .get(&(k.base.account.as_str(), k.region.as_str()))
+            .is_some_and(|ps| ps.iter().any(|&(s, e)| s <= k.time && k.time < e));
+        let (severity, why) = if covered {
+            (
+                Severity::High,
+                "a verified digest covers its delivery time and does not list it: AWS did not deliver this file",
+            )
+        } else {
+            (
+                Severity::Low,
+                "no verified digest covers its delivery time, so it can be neither proven nor disproven",
+            )
+        };
+        findings.push(
+            scope(Finding::new(Kind::LogUnreferenced))
+                .severity(severity)
+                .message(format!("log file {} is listed by no verified digest: {why}", k.file_name))
+                .evidence(
+                    Evidence::file(&src.display)
+                        .detail(format!("SHA-256 of inflated file: {}", r.sha256.as_deref().unwrap_or("-"))),
+                ),
+        );
+    }
+    LogCheck {
+        status,
+        findings,
+        listed_per_hour,
+    }
+}
