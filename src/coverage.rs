@@ -249,16 +249,16 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
             for &(s, e, class) in &segs {
                 let (cause, severity, why) = match class {
                     Class::Verified => continue,
-                    Class::Unverified => (GapCause::Unverified, Severity::Low, "evidence is present but cannot be proven (no verifiable digest)".to_string()),
-                    Class::Missing => (GapCause::DigestMissing, Severity::Medium, "a digest the chain names is not in the bundle".to_string()),
-                    Class::Stopped => (GapCause::LoggingStopped, Severity::Low, "the digest chain ends and restarts: logging was stopped".to_string()),
+                    Class::Unverified => (GapCause::Unverified, Severity::Medium, "evidence is present but cannot be proven (no verifiable digest)".to_string()),
+                    Class::Missing => (GapCause::DigestMissing, Severity::High, "a digest the chain names is not in the bundle".to_string()),
+                    Class::Stopped => (GapCause::LoggingStopped, Severity::Medium, "the digest chain ends and restarts: logging was stopped".to_string()),
                     Class::NoEvidence => match status_latest_digest {
                         Some(t) if t > s + HOUR => (
                             GapCause::NoEvidence,
-                            Severity::Medium,
+                            Severity::High,
                             format!("there is no digest or log file, yet the trail status says digests were delivered until {}", time::fmt(t)),
                         ),
-                        _ => (GapCause::NoEvidence, Severity::Low, "there is no digest or log file at all".to_string()),
+                        _ => (GapCause::NoEvidence, Severity::Medium, "there is no digest or log file at all".to_string()),
                     },
                 };
                 let f = Finding::new(Kind::CoverageGap)
@@ -354,7 +354,8 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
             n.facts.source_ip.as_deref().unwrap_or("an unknown address")
         );
         if let Some(code) = &n.facts.error_code {
-            sev = sev.lower();
+            // Denied: an attempt that changed nothing. Still reported, below the default bar.
+            sev = Severity::Low;
             msg.push_str(&format!(": an attempt, denied with {code}"));
         } else {
             msg.push_str(&format!(": {}", effect(&n.facts.event_name)));

@@ -102,11 +102,11 @@ impl Kind {
     }
 
     /// Default severity. The reasoning (README "Severities"): proven alteration or removal of
-    /// signed evidence is critical/high; evidence that cannot be proven is medium/high; what AWS
-    /// itself or an ordinary partial copy produces (logging stopped and restarted, validation
-    /// switched off, a region not collected) is low, so it is reported but does not fail a run.
-    /// Checks may lower or raise a single finding where its facts say so (a denied API call is
-    /// an attempt, not a change).
+    /// signed evidence is critical/high; evidence that cannot be proven, hours without
+    /// verified delivery and configurations that fail CIS 3.1/3.2 are medium or high, so they
+    /// fail a run at the default `--fail-on medium`; hygiene (no KMS key) is low. Checks may
+    /// change a single finding where its facts say so (a denied API call is an attempt, not
+    /// a change; a gap the trail status proves was deleted is worse than one it does not).
     pub fn default_severity(self) -> Severity {
         use Severity::*;
         match self {
@@ -120,16 +120,16 @@ impl Kind {
             Kind::DigestMissing => High,
             Kind::DigestChainBroken => Critical,
             Kind::DigestUnreadable => High,
-            Kind::CoverageGap => Low,
-            Kind::RegionUncovered => Low,
-            Kind::ManagementEventsAbsent => Low,
-            Kind::LoggingTamperingEvent => Low,
+            Kind::CoverageGap => Medium,
+            Kind::RegionUncovered => Medium,
+            Kind::ManagementEventsAbsent => Medium,
+            Kind::LoggingTamperingEvent => High,
             Kind::ConfigNoTrail => High,
             Kind::ConfigNotLogging => High,
             Kind::ConfigManagementEventsExcluded => High,
             Kind::ConfigManagementEventsPartial => Medium,
             Kind::ConfigNotMultiRegion => High,
-            Kind::ConfigLogValidationDisabled => Low,
+            Kind::ConfigLogValidationDisabled => Medium,
             Kind::ConfigGlobalEventsExcluded => Medium,
             Kind::ConfigNotEncrypted => Low,
             Kind::ConfigDeliveryError => Medium,
@@ -198,7 +198,7 @@ impl Severity {
             .find(|v| v.as_str().eq_ignore_ascii_case(s))
     }
 
-    /// One step lower (an attempt instead of a change); `Info` stays `Info`.
+    /// One step lower; `Info` stays `Info`.
     pub fn lower(self) -> Severity {
         match self {
             Severity::Critical => Severity::High,
