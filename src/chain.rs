@@ -94,7 +94,12 @@ pub fn check(digests: &[DigestFile], index: &Index, window: (i64, i64)) -> Chain
         let Ok(c) = &d.content else { continue };
         let Some(prev) = &c.prev_canonical else {
             if c.prev_object.is_some() {
-                findings.push(broken(d, "its previousDigestS3Object is not a CloudTrail digest key".into(), None, None));
+                findings.push(broken(
+                    d,
+                    "its previousDigestS3Object is not a CloudTrail digest key".into(),
+                    None,
+                    None,
+                ));
             }
             continue;
         };
@@ -115,7 +120,10 @@ pub fn check(digests: &[DigestFile], index: &Index, window: (i64, i64)) -> Chain
                 match (&c.prev_hash, &pd.sha256) {
                     (Some(h), Some(actual)) if h != actual => findings.push(broken(
                         d,
-                        format!("its previousDigestHashValue does not match {}", pd.key.file_name),
+                        format!(
+                            "its previousDigestHashValue does not match {}",
+                            pd.key.file_name
+                        ),
                         Some(h.clone()),
                         Some(actual.clone()),
                     )),
@@ -150,7 +158,11 @@ pub fn check(digests: &[DigestFile], index: &Index, window: (i64, i64)) -> Chain
                     continue; // before the window: a partial copy, not a finding
                 }
                 let before = ends
-                    .get(&(d.key.base.account.as_str(), d.key.region.as_str(), d.key.trail.as_str()))
+                    .get(&(
+                        d.key.base.account.as_str(),
+                        d.key.region.as_str(),
+                        d.key.trail.as_str(),
+                    ))
                     .and_then(|v| v.iter().rev().find(|&&e| e < c.start).copied());
                 let start = before.unwrap_or(prev_end - time::HOUR).min(c.start);
                 let m = MissingDigest {
@@ -190,15 +202,27 @@ pub fn check(digests: &[DigestFile], index: &Index, window: (i64, i64)) -> Chain
     ChainResult { findings, missing }
 }
 
-fn broken(d: &DigestFile, why: String, expected: Option<String>, actual: Option<String>) -> Finding {
+fn broken(
+    d: &DigestFile,
+    why: String,
+    expected: Option<String>,
+    actual: Option<String>,
+) -> Finding {
     let (start, end) = d.period();
     let mut e = Evidence::file(&d.src.display);
     e.expected = expected;
     e.actual = actual;
     Finding::new(Kind::DigestChainBroken)
-        .scope(Some(&d.key.base.account), Some(&d.key.region), Some(&d.key.trail))
+        .scope(
+            Some(&d.key.base.account),
+            Some(&d.key.region),
+            Some(&d.key.trail),
+        )
         .path(&d.src.display)
         .period(start, end)
-        .message(format!("the digest chain is broken at {}: {why}", d.key.file_name))
+        .message(format!(
+            "the digest chain is broken at {}: {why}",
+            d.key.file_name
+        ))
         .evidence(e)
 }

@@ -128,7 +128,11 @@ impl Options {
             if s >= e {
                 return Err(Error::Argument {
                     what: "window",
-                    value: format!("{} .. {}", a.start.unwrap_or_default(), a.end.unwrap_or_default()),
+                    value: format!(
+                        "{} .. {}",
+                        a.start.unwrap_or_default(),
+                        a.end.unwrap_or_default()
+                    ),
                     reason: "--start must be before --end".into(),
                 });
             }

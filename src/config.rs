@@ -180,7 +180,8 @@ impl TrailConfig {
 /// Everything the configuration stage produces.
 #[derive(Debug, Clone, Default)]
 pub struct ConfigAnalysis {
-    /// True when at least one trail-describing export (describe-trails, get-trail, terraform) was found.
+    /// True when at least one trail-describing export (describe-trails, get-trail, terraform)
+    /// was found.
     pub exported: bool,
     pub trails: Vec<TrailConfig>,
     pub organization_id: Option<String>,
@@ -219,6 +220,10 @@ pub struct EvidenceSummary {
     pub verified_digests: usize,
     /// Newest `digestEndTime` among readable digests, if any.
     pub newest_digest_end: Option<i64>,
+    /// Newest log file time (the `YYYYMMDDTHHmmZ` of its key) in the bundle, if any. Tells
+    /// digests that stopped while log files kept coming (validation switched off) from digests
+    /// that run to the end, also when the window was taken from the digests themselves.
+    pub newest_log_time: Option<i64>,
     /// Events and management events in log files that verified digests list, inside the window.
     pub verified_events: u64,
     pub verified_management_events: u64,
@@ -251,6 +256,12 @@ fn yes_no(b: Option<bool>) -> String {
         Some(false) => "false".into(),
         None => "unknown".into(),
     }
+}
+
+/// `a, b, c` from any set of strings.
+fn join<T: AsRef<str>>(items: impl IntoIterator<Item = T>) -> String {
+    let v: Vec<String> = items.into_iter().map(|x| x.as_ref().to_owned()).collect();
+    v.join(", ")
 }
 
 /// The parts of `arn:PARTITION:cloudtrail:REGION:ACCOUNT:trail/NAME`.
@@ -415,7 +426,7 @@ fn parse_selector_export(doc: &Value) -> Option<Selectors> {
     let classic = doc.get("EventSelectors").and_then(Value::as_array);
     let advanced = doc.get("AdvancedEventSelectors").and_then(Value::as_array);
     match (classic, advanced) {
-        // AWS prints one list or the other; a non-empty advanced list wins over an empty classic one.
+        // AWS prints one list or the other; a non-empty list wins over an empty one.
         (Some(c), Some(a)) if a.is_empty() && !c.is_empty() => {
             Some(Selectors::Classic(c.iter().map(parse_classic).collect()))
         }
@@ -462,11 +473,12 @@ fn describe_selectors(s: &Selectors) -> Vec<String> {
             .enumerate()
             .map(|(i, c)| {
                 let ex = match &c.excluded_sources {
-                    Some(set) => format!("[{}]", set.iter().cloned().collect::<Vec<_>>().join(", ")),
+                    Some(set) => format!("[{}]", join(set)),
                     None => "unreadable".into(),
                 };
                 format!(
-                    "{}: IncludeManagementEvents {}, ReadWriteType {}, ExcludeManagementEventSources {ex}",
+                    "{}: IncludeManagementEvents {}, ReadWriteType {}, \
+                     ExcludeManagementEventSources {ex}",
                     selector_label(i, None),
                     yes_no(c.include_management),
                     c.read_write.as_deref().unwrap_or("missing"),
@@ -526,19 +538,35 @@ fn combine(cover: [Vec<Cover>; 2], unknown: Vec<String>, none_reason: String) ->
         }
     }
     if full[0] && full[1] {
-        let labels: BTreeSet<&str> = cover
-            .iter()
-            .flatten()
-            .filter(|c| c.narrowing.is_empty())
-            .map(|c| c.label.as_str())
-            .collect();
-        let labels: Vec<&str> = labels.into_iter().collect();
+        // Name the selector that alone records everything, else the ones that add up to it.
+        let alone = cover[0].iter().find(|r| {
+            r.narrowing.is_empty()
+                && r.excluded.is_empty()
+                && cover[1]
+                    .iter()
+                    .any(|w| w.label == r.label && w.narrowing.is_empty() && w.excluded.is_empty())
+        });
+        let reason = match alone {
+            Some(c) => format!(
+                "{} records all management events, read and write, from every source",
+                c.label
+            ),
+            None => {
+                let mut labels: Vec<&str> = Vec::new();
+                for c in cover.iter().flatten().filter(|c| c.narrowing.is_empty()) {
+                    if !labels.contains(&c.label.as_str()) {
+                        labels.push(&c.label);
+                    }
+                }
+                format!(
+                    "{} together record all management events, read and write, from every source",
+                    labels.join(", ")
+                )
+            }
+        };
         return MgmtVerdict {
             value: ManagementEvents::All,
-            reason: format!(
-                "{} record(s) all management events, read and write, from every source",
-                labels.join(", ")
-            ),
+            reason,
         };
     }
     if !unknown.is_empty() {
@@ -566,7 +594,7 @@ fn combine(cover: [Vec<Cover>; 2], unknown: Vec<String>, none_reason: String) ->
             parts.push(format!(
                 "{} management events from {} are excluded by every selector that records them",
                 RW[k],
-                missing[k].iter().cloned().collect::<Vec<_>>().join(", ")
+                join(&missing[k])
             ));
         }
         for c in cover[k].iter().filter(|c| !c.narrowing.is_empty()) {
@@ -763,7 +791,17 @@ struct Record {
 }
 
 impl Record {
+    /// Fill what the ARN tells (name, home region, owner account) and check a name exists.
     fn with_arn(mut self) -> Option<Record> {
+        // Some views print a trail's ARN as its Name (e.g. `--trail-name-list ARN`): the name
+        // is the ARN's last part, so status and selector files named after it still pair.
+        if let Some(a) = parse_trail_arn(&self.name) {
+            let name = a.name.to_owned();
+            if self.arn.is_none() {
+                self.arn = Some(std::mem::take(&mut self.name));
+            }
+            self.name = name;
+        }
         if let Some(a) = self.arn.as_deref().and_then(parse_trail_arn) {
             if self.name.is_empty() {
                 self.name = a.name.to_owned();
@@ -1042,12 +1080,20 @@ fn find_trail(trails: &[Trail], r: &Record) -> Option<usize> {
         let by_name: Vec<usize> = (0..trails.len())
             .filter(|&i| trails[i].cfg.arn.is_none() && trails[i].cfg.name == r.name)
             .collect();
-        return (by_name.len() == 1).then(|| by_name[0]);
+        return only(&by_name);
     }
     let by_name: Vec<usize> = (0..trails.len())
         .filter(|&i| trails[i].cfg.name == r.name)
         .collect();
-    (by_name.len() == 1).then(|| by_name[0])
+    only(&by_name)
+}
+
+/// The one candidate, if there is exactly one (several would be a guess).
+fn only(candidates: &[usize]) -> Option<usize> {
+    match candidates {
+        [i] => Some(*i),
+        _ => None,
+    }
 }
 
 /// The trail a status or selector export belongs to, or why it cannot be told.
@@ -1144,7 +1190,7 @@ pub fn analyze(files: &[ConfigFile], trail_filter: Option<&str>) -> ConfigAnalys
                 if unnamed > 0 {
                     findings.push(ignored(
                         &f.path,
-                        format!("{unnamed} trailList entr(y/ies) with neither Name nor TrailARN"),
+                        format!("trailList entries without Name or TrailARN: {unnamed}"),
                     ));
                 }
             }
@@ -1355,11 +1401,7 @@ fn trail_finding(kind: Kind, t: &Trail, path: Option<&str>) -> Finding {
     f
 }
 
-fn proof(
-    file: Option<&str>,
-    expected: impl Into<String>,
-    actual: impl Into<String>,
-) -> Evidence {
+fn proof(file: Option<&str>, expected: impl Into<String>, actual: impl Into<String>) -> Evidence {
     Evidence {
         file: file.map(str::to_owned),
         expected: Some(expected.into()),
@@ -1485,9 +1527,14 @@ fn rules(
             out.push(
                 trail_finding(Kind::ConfigLogValidationDisabled, t, path)
                     .message(format!(
-                        "Trail {name} has log file integrity validation disabled (LogFileValidationEnabled false): no digest proves its later deliveries."
+                        "Trail {name} has log file integrity validation disabled \
+                         (LogFileValidationEnabled false): no digest proves its later deliveries."
                     ))
-                    .evidence(proof(path, "LogFileValidationEnabled: true", "LogFileValidationEnabled: false")),
+                    .evidence(proof(
+                        path,
+                        "LogFileValidationEnabled: true",
+                        "LogFileValidationEnabled: false",
+                    )),
             );
         }
         if t.cfg.include_global_events == Some(false) {
@@ -1500,9 +1547,14 @@ fn rules(
                 out.push(
                     trail_finding(Kind::ConfigGlobalEventsExcluded, t, path)
                         .message(format!(
-                            "Trail {name} excludes global service events (IncludeGlobalServiceEvents false) and no other trail records them."
+                            "Trail {name} excludes global service events \
+                             (IncludeGlobalServiceEvents false) and no other trail records them."
                         ))
-                        .evidence(proof(path, "IncludeGlobalServiceEvents: true", "IncludeGlobalServiceEvents: false")),
+                        .evidence(proof(
+                            path,
+                            "IncludeGlobalServiceEvents: true",
+                            "IncludeGlobalServiceEvents: false",
+                        )),
                 );
             }
         }
@@ -1514,11 +1566,7 @@ fn rules(
                     .message(format!(
                         "Trail {name} does not encrypt its log files with a KMS key (no KmsKeyId)."
                     ))
-                    .evidence(proof(
-                        path,
-                        "KmsKeyId: a KMS key ARN",
-                        "KmsKeyId: absent",
-                    )),
+                    .evidence(proof(path, "KmsKeyId: a KMS key ARN", "KmsKeyId: absent")),
             );
         }
     }
@@ -1532,7 +1580,8 @@ fn rules(
         let path = first.src("IsMultiRegionTrail");
         let mut f = Finding::new(Kind::ConfigNotMultiRegion)
             .message(format!(
-                "No logging trail is multi-region (IsMultiRegionTrail false on {}): regions other than the home region are not recorded.",
+                "No logging trail is multi-region (IsMultiRegionTrail false on {}): regions \
+                 other than the home region are not recorded.",
                 names.join(", ")
             ))
             .trail(names.join(", "));
@@ -1700,6 +1749,11 @@ fn section_trail(t: &Trail) -> Value {
 
 /// The export a trail came from, as recorded in the section (analysis built by `analyze`).
 fn trail_file(analysis: &ConfigAnalysis, t: &TrailConfig) -> Option<String> {
+    section_str(analysis, t, "/files/trail/0")
+}
+
+/// A string of a trail's object in the section (JSON pointer), e.g. the file that decided.
+fn section_str(analysis: &ConfigAnalysis, t: &TrailConfig, pointer: &str) -> Option<String> {
     analysis
         .section
         .trails
@@ -1708,7 +1762,7 @@ fn trail_file(analysis: &ConfigAnalysis, t: &TrailConfig) -> Option<String> {
             s.get("name").and_then(Value::as_str) == Some(t.name.as_str())
                 && s.get("arn").and_then(Value::as_str) == t.arn.as_deref()
         })
-        .and_then(|s| s.pointer("/files/trail/0"))
+        .and_then(|s| s.pointer(pointer))
         .and_then(Value::as_str)
         .map(str::to_owned)
 }
@@ -1769,12 +1823,17 @@ pub fn against_evidence(analysis: &ConfigAnalysis, evidence: &EvidenceSummary) -
                 t,
                 file,
                 format!(
-                    "Trail {name} has log file validation enabled, but the bundle holds log files ({}) and no digest file.",
+                    "Trail {name} has log file validation enabled, but the bundle holds log \
+                     files ({}) and no digest file.",
                     regions.join(", ")
                 ),
-                proof(file, "digest files (LogFileValidationEnabled true)", "0 digest files")
-                    .detail(format!("regions with log files: {}", regions.join(", ")))
-                    .detail(format!("window: {window}")),
+                proof(
+                    file,
+                    "digest files (LogFileValidationEnabled true)",
+                    "0 digest files",
+                )
+                .detail(format!("regions with log files: {}", regions.join(", ")))
+                .detail(format!("window: {window}")),
             ));
         }
 
@@ -1787,19 +1846,35 @@ pub fn against_evidence(analysis: &ConfigAnalysis, evidence: &EvidenceSummary) -
                 .iter()
                 .any(|(n, home)| n == name && t.home_region.as_deref().map_or(true, |h| h == home))
         };
+        // Log files more than an hour past the last digest's end: no digest covers them.
+        let stopped_before_logs =
+            |end: i64| ev.newest_log_time.is_some_and(|l| l > end + time::HOUR);
         if t.log_validation == Some(false) && ev.digests > 0 && digests_are_its {
-            if let Some(newest) = ev.newest_digest_end.filter(|&e| e >= ev.window_end) {
+            if let Some(newest) = ev
+                .newest_digest_end
+                .filter(|&e| e >= ev.window_end && !stopped_before_logs(e))
+            {
                 out.push(mismatch(
                     t,
                     file,
                     format!(
-                        "Trail {name} has log file validation disabled, but its digests run to {}, through the end of the window: the exported configuration does not describe this evidence.",
+                        "Trail {name} has log file validation disabled, but its digests run to \
+                         {}, through the end of the window: the exported configuration does not \
+                         describe this evidence.",
                         time::fmt(newest)
                     ),
                     proof(
                         file,
-                        format!("no digest after validation was disabled (LogFileValidationEnabled false); window ends {}", time::fmt(ev.window_end)),
-                        format!("{} digest files, newest digestEndTime {}", ev.digests, time::fmt(newest)),
+                        format!(
+                            "no digest after validation was disabled \
+                             (LogFileValidationEnabled false); window ends {}",
+                            time::fmt(ev.window_end)
+                        ),
+                        format!(
+                            "{} digest files, newest digestEndTime {}",
+                            ev.digests,
+                            time::fmt(newest)
+                        ),
                     ),
                 ));
             }
@@ -1824,6 +1899,10 @@ pub fn against_evidence(analysis: &ConfigAnalysis, evidence: &EvidenceSummary) -
             out.push(f);
         }
 
+        // Management-event rules point at the export that decided the answer (the selectors).
+        let sel_file = section_str(analysis, t, "/event_selectors/file");
+        let sel_file = sel_file.as_deref().or(file);
+
         // Says it records management events; the verified deliveries hold none at all.
         if matches!(
             t.management_events,
@@ -1833,33 +1912,43 @@ pub fn against_evidence(analysis: &ConfigAnalysis, evidence: &EvidenceSummary) -
         {
             out.push(mismatch(
                 t,
-                file,
+                sel_file,
                 format!(
-                    "Trail {name} is configured to record management events, but the {} events of verified deliveries hold none.",
+                    "Trail {name} is configured to record management events, but the {} \
+                     events of verified deliveries hold none.",
                     ev.verified_events
                 ),
-                proof(file, "management events in verified deliveries", format!("0 of {} events", ev.verified_events))
-                    .detail(format!("window: {window}")),
+                proof(
+                    sel_file,
+                    "management events in verified deliveries",
+                    format!("0 of {} events", ev.verified_events),
+                )
+                .detail(format!("window: {window}")),
             ));
         }
 
-        // Says it records none, yet verified deliveries hold some, and no other trail explains them.
-        let others_may_record = trails
-            .iter()
-            .any(|o| o.name != t.name && o.management_events != Some(ManagementEvents::Excluded));
+        // Says it records none, yet verified deliveries hold some that no other trail explains.
+        let others_may_record = trails.iter().any(|o| {
+            !std::ptr::eq(o, t) && o.management_events != Some(ManagementEvents::Excluded)
+        });
         if t.management_events == Some(ManagementEvents::Excluded)
             && ev.verified_management_events > 0
             && !others_may_record
         {
             out.push(mismatch(
                 t,
-                file,
+                sel_file,
                 format!(
-                    "Trail {name} is configured to record no management events, but verified deliveries hold {} of them.",
+                    "Trail {name} is configured to record no management events, but verified \
+                     deliveries hold {} of them.",
                     ev.verified_management_events
                 ),
-                proof(file, "no management events (selectors exclude them)", format!("{} management events", ev.verified_management_events))
-                    .detail(format!("window: {window}")),
+                proof(
+                    sel_file,
+                    "no management events (selectors exclude them)",
+                    format!("{} management events", ev.verified_management_events),
+                )
+                .detail(format!("window: {window}")),
             ));
         }
     }
@@ -1884,13 +1973,17 @@ pub fn against_evidence(analysis: &ConfigAnalysis, evidence: &EvidenceSummary) -
                 t,
                 file.as_deref(),
                 format!(
-                    "The configuration holds single-region trails only ({}), but the evidence holds regions {}.",
+                    "The configuration holds single-region trails only ({}), but the evidence \
+                     holds regions {}.",
                     names.join(", "),
                     regions.join(", ")
                 ),
                 proof(
                     file.as_deref(),
-                    format!("evidence from {} only (IsMultiRegionTrail false)", homes.iter().copied().collect::<Vec<_>>().join(", ")),
+                    format!(
+                        "evidence from {} only (IsMultiRegionTrail false)",
+                        join(&homes)
+                    ),
                     format!("evidence from {}", regions.join(", ")),
                 ),
             );
@@ -1952,4 +2045,1503 @@ pub fn against_evidence(analysis: &ConfigAnalysis, evidence: &EvidenceSummary) -
     }
     sort_findings(&mut out);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::findings::Severity;
+    use serde_json::json;
+
+    const ARN: &str = "arn:aws:cloudtrail:us-east-1:111122223333:trail/management-events";
+    const BUCKET: &str = "aws-cloudtrail-logs-111122223333-3f2a1b0c";
+    const KMS: &str = "arn:aws:kms:us-east-1:111122223333:key/d9078e51-1ef3-4969-ad2e-02e6ce440365";
+
+    fn file(path: &str, json: Value) -> ConfigFile {
+        let file_name = path.rsplit('/').next().unwrap().to_owned();
+        ConfigFile {
+            path: path.to_owned(),
+            file_name,
+            json,
+        }
+    }
+
+    /// The clean scenario's trail, with some fields replaced.
+    fn trail(over: Value) -> Value {
+        let mut t = json!({
+            "Name": "management-events",
+            "S3BucketName": BUCKET,
+            "IncludeGlobalServiceEvents": true,
+            "IsMultiRegionTrail": true,
+            "HomeRegion": "us-east-1",
+            "TrailARN": ARN,
+            "LogFileValidationEnabled": true,
+            "KmsKeyId": KMS,
+            "HasCustomEventSelectors": true,
+            "HasInsightSelectors": false,
+            "IsOrganizationTrail": false
+        });
+        for (k, v) in over.as_object().unwrap() {
+            if v.is_null() {
+                t.as_object_mut().unwrap().remove(k);
+            } else {
+                t[k] = v.clone();
+            }
+        }
+        t
+    }
+
+    fn status(is_logging: bool) -> Value {
+        json!({
+            "IsLogging": is_logging,
+            "LatestDeliveryTime": "2025-01-07T00:03:29.845000+00:00",
+            "StartLoggingTime": "2024-12-07T06:23:33.563000+00:00",
+            "LatestDigestDeliveryTime": "2025-01-07T00:55:03.337000+00:00",
+            "TimeLoggingStopped": ""
+        })
+    }
+
+    fn classic(rw: &str, include: bool, excluded: &[&str]) -> Value {
+        json!({
+            "ReadWriteType": rw,
+            "IncludeManagementEvents": include,
+            "DataResources": [],
+            "ExcludeManagementEventSources": excluded
+        })
+    }
+
+    fn classic_export(selectors: Vec<Value>) -> Value {
+        json!({"TrailARN": ARN, "EventSelectors": selectors})
+    }
+
+    fn advanced_export(selectors: Value) -> Value {
+        json!({"TrailARN": ARN, "AdvancedEventSelectors": selectors})
+    }
+
+    /// describe-trails + status + selectors for one trail.
+    fn bundle(over: Value, selectors: Value) -> Vec<ConfigFile> {
+        vec![
+            file(
+                "config/describe-trails.json",
+                json!({"trailList": [trail(over)]}),
+            ),
+            file(
+                "config/get-trail-status.management-events.json",
+                status(true),
+            ),
+            file(
+                "config/get-event-selectors.management-events.json",
+                selectors,
+            ),
+        ]
+    }
+
+    fn clean_selectors() -> Value {
+        classic_export(vec![classic("All", true, &[])])
+    }
+
+    fn above_info(findings: &[Finding]) -> Vec<Kind> {
+        findings
+            .iter()
+            .filter(|f| f.severity > Severity::Info)
+            .map(|f| f.kind)
+            .collect()
+    }
+
+    fn mgmt(a: &ConfigAnalysis) -> ManagementEvents {
+        a.trails[0].management_events.unwrap()
+    }
+
+    fn mgmt_of(selectors: Value) -> (ManagementEvents, ConfigAnalysis) {
+        let a = analyze(&bundle(json!({}), selectors), None);
+        (mgmt(&a), a)
+    }
+
+    fn find(a: &[Finding], kind: Kind) -> &Finding {
+        a.iter()
+            .find(|f| f.kind == kind)
+            .unwrap_or_else(|| panic!("no {kind} in {a:#?}"))
+    }
+
+    // --- classify ------------------------------------------------------------------------
+
+    #[test]
+    fn classify_recognises_every_export_shape() {
+        let c = |v: Value, n: &str| classify(&v, n);
+        assert_eq!(
+            c(json!({"trailList": []}), "x.json"),
+            Some(ConfigKind::DescribeTrails)
+        );
+        assert_eq!(
+            c(json!({"Trail": {"Name": "t"}}), "x.json"),
+            Some(ConfigKind::GetTrail)
+        );
+        assert_eq!(
+            c(status(true), "whatever.json"),
+            Some(ConfigKind::GetTrailStatus)
+        );
+        assert_eq!(
+            c(json!({"IsLogging": "yes"}), "get-trail-status.t.json"),
+            Some(ConfigKind::GetTrailStatus)
+        );
+        assert_eq!(c(json!({"IsLogging": "yes"}), "other.json"), None);
+        assert_eq!(
+            c(clean_selectors(), "x.json"),
+            Some(ConfigKind::GetEventSelectors)
+        );
+        assert_eq!(
+            c(json!({"AdvancedEventSelectors": []}), "x.json"),
+            Some(ConfigKind::GetEventSelectors)
+        );
+        assert_eq!(
+            c(json!({"Organization": {"Id": "o-1"}}), "x.json"),
+            Some(ConfigKind::DescribeOrganization)
+        );
+        assert_eq!(
+            c(json!({"values": {"root_module": {}}}), "x.json"),
+            Some(ConfigKind::TerraformShow)
+        );
+        assert_eq!(
+            c(json!({"format_version": "1.0", "values": {}}), "x.json"),
+            Some(ConfigKind::TerraformShow)
+        );
+        // Evidence and keys are not configuration.
+        assert_eq!(c(json!({"Records": []}), "x.json"), None);
+        assert_eq!(c(json!({"PublicKeyList": []}), "x.json"), None);
+        assert_eq!(c(json!({"Metadata": {"signature": "ab"}}), "x.json"), None);
+    }
+
+    #[test]
+    fn classify_and_analyze_never_panic_on_hostile_json() {
+        let hostile = vec![
+            json!(null),
+            json!([]),
+            json!([{"trailList": []}]),
+            json!(42),
+            json!("trailList"),
+            json!({"trailList": null}),
+            json!({"trailList": "x"}),
+            json!({"trailList": [null, 1, "x", [], {}, {"Name": 5}, {"TrailARN": "arn:aws:cloudtrail"}]}),
+            json!({"Trail": null}),
+            json!({"Trail": {}}),
+            json!({"Trail": {"Name": ["x"], "TrailARN": {"a": 1}}}),
+            json!({"IsLogging": null}),
+            json!({"IsLogging": true, "LatestDeliveryTime": {"x": 1}, "LatestDeliveryError": 7}),
+            json!({"EventSelectors": [null, 1, {"IncludeManagementEvents": "yes", "ReadWriteType": 5, "ExcludeManagementEventSources": "kms"}]}),
+            json!({"AdvancedEventSelectors": [null, {"FieldSelectors": "x"}, {"FieldSelectors": [null, {"Field": 1}, {"Field": "eventCategory", "Equals": "Management"}]}]}),
+            json!({"TrailARN": 7, "AdvancedEventSelectors": [{"FieldSelectors": [{"Field": "eventCategory", "Equals": [1, null]}]}]}),
+            json!({"Organization": {"Id": []}}),
+            json!({"format_version": "1", "values": {"root_module": {"resources": {"a": 1}, "child_modules": [null, 1, {"resources": [null, {"type": "aws_cloudtrail", "values": null}, {"type": "aws_cloudtrail", "values": {"name": 3, "event_selector": "x"}}]}]}}}),
+            json!({"values": {"root_module": []}}),
+        ];
+        for (i, v) in hostile.iter().enumerate() {
+            for name in [
+                "x.json",
+                "get-trail-status..json",
+                "get-trail-status.t.json",
+                "",
+                ".json",
+            ] {
+                let _ = classify(v, name);
+                let _ = trail_name_in_file_name(name);
+            }
+            let files = vec![file(
+                &format!("config/get-trail-status.t{i}.json"),
+                v.clone(),
+            )];
+            let a = analyze(&files, Some("t"));
+            let _ = against_evidence(&a, &EvidenceSummary::default());
+        }
+        // All at once, in every order, with a real trail among them.
+        let mut files: Vec<ConfigFile> = hostile
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                file(
+                    &format!("c/get-event-selectors.management-events{i}.json"),
+                    v.clone(),
+                )
+            })
+            .collect();
+        files.extend(bundle(json!({}), clean_selectors()));
+        let a = analyze(&files, None);
+        assert_eq!(a.trails.len(), 1, "{:#?}", a.trails);
+        let _ = against_evidence(&a, &EvidenceSummary::default());
+        files.reverse();
+        assert_eq!(analyze(&files, None).section, a.section);
+        // Deep nesting (serde_json's own limit is 128 levels).
+        let mut deep = json!({"resources": []});
+        for _ in 0..120 {
+            deep = json!({"child_modules": [deep]});
+        }
+        let a = analyze(
+            &[file("tf.json", json!({"values": {"root_module": deep}}))],
+            None,
+        );
+        assert!(!a.exported);
+    }
+
+    #[test]
+    fn trail_name_in_file_name_keeps_dots_and_underscores() {
+        assert_eq!(
+            trail_name_in_file_name("get-trail-status.org_audit_trail.json"),
+            Some("org_audit_trail")
+        );
+        assert_eq!(
+            trail_name_in_file_name("get-event-selectors.my.trail-1.json"),
+            Some("my.trail-1")
+        );
+        assert_eq!(trail_name_in_file_name("get-trail.t.json"), Some("t"));
+        assert_eq!(trail_name_in_file_name("get-trail-status.json"), None);
+        assert_eq!(trail_name_in_file_name("get-trail-status..json"), None);
+        assert_eq!(trail_name_in_file_name("status.t.json"), None);
+    }
+
+    // --- merging -------------------------------------------------------------------------
+
+    #[test]
+    fn shadow_trails_are_one_trail() {
+        let mut files = bundle(json!({}), clean_selectors());
+        // describe-trails run in another region lists the same trail again (a shadow copy).
+        files.push(file(
+            "config/eu-west-1/describe-trails.json",
+            json!({"trailList": [trail(json!({}))]}),
+        ));
+        files.push(file(
+            "config/get-trail.management-events.json",
+            json!({"Trail": trail(json!({}))}),
+        ));
+        // A view that prints the ARN as the Name names the same trail.
+        files.push(file(
+            "config/us-west-2/describe-trails.json",
+            json!({"trailList": [trail(json!({"Name": ARN, "TrailARN": null}))]}),
+        ));
+        let a = analyze(&files, None);
+        assert!(a.exported);
+        assert_eq!(a.trails.len(), 1);
+        assert_eq!(a.trails[0].name, "management-events");
+        let t = &a.trails[0];
+        assert_eq!(t.arn.as_deref(), Some(ARN));
+        assert_eq!(t.account.as_deref(), Some("111122223333"));
+        assert_eq!(t.home_region.as_deref(), Some("us-east-1"));
+        assert_eq!(t.is_logging, Some(true));
+        assert_eq!(t.management_events, Some(ManagementEvents::All));
+        assert_eq!(above_info(&a.findings), vec![]);
+        let s = &a.section.trails[0];
+        assert_eq!(s["files"]["trail"].as_array().unwrap().len(), 4);
+        assert_eq!(s["conflicts"], json!([]));
+    }
+
+    #[test]
+    fn disagreeing_copies_are_noted_and_the_first_is_used() {
+        let mut files = bundle(json!({}), clean_selectors());
+        files.push(file(
+            "config/get-trail.management-events.json",
+            json!({"Trail": trail(json!({"LogFileValidationEnabled": false}))}),
+        ));
+        let a = analyze(&files, None);
+        assert_eq!(a.trails.len(), 1);
+        // describe-trails sorts first: its value is used, the disagreement is reported.
+        assert_eq!(a.trails[0].log_validation, Some(true));
+        let conflicts = a.section.trails[0]["conflicts"].to_string();
+        assert!(
+            conflicts.contains("LogFileValidationEnabled"),
+            "{conflicts}"
+        );
+    }
+
+    #[test]
+    fn organization_trail_seen_from_a_member_account() {
+        // describe-trails run in member account 444455556666 lists the management account's
+        // organization trail (its ARN names the management account) next to the member's own.
+        let org_arn = "arn:aws:cloudtrail:us-east-1:111122223333:trail/org_audit_trail";
+        let own_arn = "arn:aws:cloudtrail:eu-west-1:444455556666:trail/local";
+        let files = vec![
+            file(
+                "member/describe-trails.json",
+                json!({"trailList": [
+                    trail(json!({"Name": "org_audit_trail", "TrailARN": org_arn, "IsOrganizationTrail": true, "S3KeyPrefix": "org-logs"})),
+                    trail(json!({"Name": "local", "TrailARN": own_arn, "HomeRegion": "eu-west-1", "IsMultiRegionTrail": false}))
+                ]}),
+            ),
+            file(
+                "member/describe-organization.json",
+                json!({"Organization": {"Id": "o-a1b2c3d4e5", "MasterAccountId": "111122223333"}}),
+            ),
+            file(
+                "member/get-event-selectors.org_audit_trail.json",
+                json!({"TrailARN": org_arn, "AdvancedEventSelectors": [
+                    {"Name": "Management events selector", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]}
+                ]}),
+            ),
+            file("member/get-trail-status.org_audit_trail.json", status(true)),
+        ];
+        let a = analyze(&files, None);
+        assert_eq!(a.organization_id.as_deref(), Some("o-a1b2c3d4e5"));
+        assert_eq!(a.section.organization_id.as_deref(), Some("o-a1b2c3d4e5"));
+        assert_eq!(a.trails.len(), 2);
+        let org = a
+            .trails
+            .iter()
+            .find(|t| t.arn.as_deref() == Some(org_arn))
+            .unwrap();
+        assert_eq!(org.name, "org_audit_trail");
+        assert_eq!(org.account.as_deref(), Some("111122223333"));
+        assert_eq!(org.organization_trail, Some(true));
+        assert_eq!(org.key_prefix.as_deref(), Some("org-logs"));
+        assert_eq!(org.management_events, Some(ManagementEvents::All));
+        assert_eq!(org.is_logging, Some(true));
+        let local = a.trails.iter().find(|t| t.name == "local").unwrap();
+        assert_eq!(local.account.as_deref(), Some("444455556666"));
+        assert_eq!(local.is_logging, None, "no status export for it");
+        assert!(a.findings.iter().all(|f| f.kind != Kind::InputIgnored));
+        // One multi-region trail records: no config_not_multi_region for the local trail.
+        assert!(!above_info(&a.findings).contains(&Kind::ConfigNotMultiRegion));
+    }
+
+    // --- management events -----------------------------------------------------------------
+
+    #[test]
+    fn classic_include_management_false_is_excluded() {
+        let (m, a) = mgmt_of(classic_export(vec![classic("All", false, &[])]));
+        assert_eq!(m, ManagementEvents::Excluded);
+        let f = find(&a.findings, Kind::ConfigManagementEventsExcluded);
+        assert_eq!(f.severity, Severity::High);
+        assert_eq!(f.trail.as_deref(), Some("management-events"));
+        assert_eq!(
+            f.path.as_deref(),
+            Some("config/get-event-selectors.management-events.json")
+        );
+        assert!(
+            f.message.contains("IncludeManagementEvents is false"),
+            "{}",
+            f.message
+        );
+        assert!(f
+            .evidence
+            .details
+            .iter()
+            .any(|d| d.contains("IncludeManagementEvents false")));
+        assert_eq!(
+            above_info(&a.findings),
+            vec![Kind::ConfigManagementEventsExcluded]
+        );
+    }
+
+    #[test]
+    fn advanced_selectors_logging_data_events_only_are_excluded() {
+        let (m, a) = mgmt_of(advanced_export(json!([
+            {"Name": "Log all S3 data events", "FieldSelectors": [
+                {"Field": "eventCategory", "Equals": ["Data"]},
+                {"Field": "resources.type", "Equals": ["AWS::S3::Object"]}
+            ]}
+        ])));
+        assert_eq!(m, ManagementEvents::Excluded);
+        let f = find(&a.findings, Kind::ConfigManagementEventsExcluded);
+        assert!(
+            f.message.contains("eventCategory Equals Management"),
+            "{}",
+            f.message
+        );
+    }
+
+    #[test]
+    fn advanced_selector_name_is_not_trusted() {
+        // Named "Management events" but selects data events: excluded.
+        let (m, _) = mgmt_of(advanced_export(json!([
+            {"Name": "Management events", "FieldSelectors": [
+                {"Field": "eventCategory", "Equals": ["Data"]},
+                {"Field": "resources.type", "Equals": ["AWS::S3::Object"]}
+            ]}
+        ])));
+        assert_eq!(m, ManagementEvents::Excluded);
+        // Named anything, selects management events: all.
+        let (m, a) = mgmt_of(advanced_export(json!([
+            {"Name": "selector-1", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]}
+        ])));
+        assert_eq!(m, ManagementEvents::All);
+        assert_eq!(above_info(&a.findings), vec![]);
+    }
+
+    #[test]
+    fn read_only_management_events_are_partial() {
+        let (m, a) = mgmt_of(classic_export(vec![classic("ReadOnly", true, &[])]));
+        assert_eq!(m, ManagementEvents::Partial);
+        let f = find(&a.findings, Kind::ConfigManagementEventsPartial);
+        assert_eq!(f.severity, Severity::Medium);
+        assert!(
+            f.message.contains("no selector records write"),
+            "{}",
+            f.message
+        );
+
+        let (m, a) = mgmt_of(advanced_export(json!([
+            {"Name": "reads", "FieldSelectors": [
+                {"Field": "eventCategory", "Equals": ["Management"]},
+                {"Field": "readOnly", "Equals": ["true"]}
+            ]}
+        ])));
+        assert_eq!(m, ManagementEvents::Partial);
+        assert_eq!(
+            above_info(&a.findings),
+            vec![Kind::ConfigManagementEventsPartial]
+        );
+
+        // WriteOnly with mgmt, plus an All selector without mgmt: still write-only.
+        let (m, _) = mgmt_of(classic_export(vec![
+            classic("WriteOnly", true, &[]),
+            classic("All", false, &[]),
+        ]));
+        assert_eq!(m, ManagementEvents::Partial);
+    }
+
+    #[test]
+    fn read_and_write_selectors_together_record_all() {
+        let (m, _) = mgmt_of(classic_export(vec![
+            classic("ReadOnly", true, &[]),
+            classic("WriteOnly", true, &[]),
+        ]));
+        assert_eq!(m, ManagementEvents::All);
+        let (m, _) = mgmt_of(advanced_export(json!([
+            {"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}, {"Field": "readOnly", "Equals": ["true"]}]},
+            {"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}, {"Field": "readOnly", "Equals": ["false"]}]}
+        ])));
+        assert_eq!(m, ManagementEvents::All);
+        // Any selector that records all wins over a narrower one.
+        let (m, _) = mgmt_of(classic_export(vec![
+            classic("ReadOnly", true, &["kms.amazonaws.com"]),
+            classic("All", true, &[]),
+        ]));
+        assert_eq!(m, ManagementEvents::All);
+    }
+
+    #[test]
+    fn excluded_event_sources_are_partial() {
+        let (m, a) = mgmt_of(classic_export(vec![classic(
+            "All",
+            true,
+            &["kms.amazonaws.com", "rdsdata.amazonaws.com"],
+        )]));
+        assert_eq!(m, ManagementEvents::Partial);
+        let f = find(&a.findings, Kind::ConfigManagementEventsPartial);
+        assert!(
+            f.message
+                .contains("kms.amazonaws.com, rdsdata.amazonaws.com"),
+            "{}",
+            f.message
+        );
+
+        let (m, a) = mgmt_of(advanced_export(json!([
+            {"Name": "Management events selector", "FieldSelectors": [
+                {"Field": "eventCategory", "Equals": ["Management"]},
+                {"Field": "eventSource", "NotEquals": ["kms.amazonaws.com"]}
+            ]}
+        ])));
+        assert_eq!(m, ManagementEvents::Partial);
+        assert!(find(&a.findings, Kind::ConfigManagementEventsPartial)
+            .message
+            .contains("kms.amazonaws.com"));
+
+        // Exclusions that no two selectors share add up to all.
+        let (m, _) = mgmt_of(classic_export(vec![
+            classic("All", true, &["kms.amazonaws.com"]),
+            classic("All", true, &["rdsdata.amazonaws.com"]),
+        ]));
+        assert_eq!(m, ManagementEvents::All);
+        // A shared exclusion stays excluded.
+        let (m, _) = mgmt_of(classic_export(vec![
+            classic("All", true, &["kms.amazonaws.com", "rdsdata.amazonaws.com"]),
+            classic("All", true, &["kms.amazonaws.com"]),
+        ]));
+        assert_eq!(m, ManagementEvents::Partial);
+    }
+
+    #[test]
+    fn other_narrowing_field_selectors_are_partial() {
+        for narrowing in [
+            json!({"Field": "eventSource", "NotStartsWith": ["kms"]}),
+            json!({"Field": "eventSource", "Equals": ["iam.amazonaws.com"]}),
+            json!({"Field": "eventName", "NotEquals": ["Decrypt"]}),
+            json!({"Field": "userIdentity.arn", "NotStartsWith": ["arn:aws:sts::111122223333:assumed-role/svc"]}),
+            json!({"Field": "readOnly", "NotEquals": ["true"]}),
+        ] {
+            let (m, a) = mgmt_of(advanced_export(json!([
+                {"Name": "mgmt", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}, narrowing.clone()]}
+            ])));
+            assert_eq!(m, ManagementEvents::Partial, "{narrowing}");
+            assert!(find(&a.findings, Kind::ConfigManagementEventsPartial)
+                .message
+                .contains("narrows"));
+        }
+    }
+
+    #[test]
+    fn unreadable_selectors_are_unknown_not_pass() {
+        for sel in [
+            classic_export(vec![json!({"ReadWriteType": "All"})]),
+            classic_export(vec![
+                json!({"IncludeManagementEvents": true, "ReadWriteType": "Sometimes"}),
+            ]),
+            advanced_export(
+                json!([{"Name": "x", "FieldSelectors": [{"Field": "readOnly", "Equals": ["true"]}]}]),
+            ),
+            advanced_export(
+                json!([{"Name": "x", "FieldSelectors": [{"Field": "eventCategory", "StartsWith": ["Manage"]}]}]),
+            ),
+        ] {
+            let (m, a) = mgmt_of(sel.clone());
+            assert_eq!(m, ManagementEvents::Unknown, "{sel}");
+            assert_eq!(above_info(&a.findings), vec![], "{sel}");
+            assert_eq!(a.section.trails[0]["cis"][0]["result"], "unknown");
+        }
+        // ... unless another selector provably records all.
+        let (m, _) = mgmt_of(classic_export(vec![
+            json!({"ReadWriteType": "All"}),
+            classic("All", true, &[]),
+        ]));
+        assert_eq!(m, ManagementEvents::All);
+    }
+
+    #[test]
+    fn without_selector_export_management_events_are_unknown_unless_default() {
+        let files = vec![
+            file(
+                "config/describe-trails.json",
+                json!({"trailList": [trail(json!({}))]}),
+            ),
+            file(
+                "config/get-trail-status.management-events.json",
+                status(true),
+            ),
+        ];
+        let a = analyze(&files, None);
+        assert_eq!(mgmt(&a), ManagementEvents::Unknown);
+        assert_eq!(above_info(&a.findings), vec![]);
+        assert_eq!(a.section.trails[0]["cis"][0]["result"], "unknown");
+
+        let files = vec![file(
+            "config/describe-trails.json",
+            json!({"trailList": [trail(json!({"HasCustomEventSelectors": false}))]}),
+        )];
+        let a = analyze(&files, None);
+        assert_eq!(mgmt(&a), ManagementEvents::All);
+        // Still unknown for CIS 3.1: no status export says it is logging.
+        assert_eq!(a.section.trails[0]["cis"][0]["result"], "unknown");
+        assert!(a.section.trails[0]["cis"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("IsLogging unknown"));
+    }
+
+    // --- status and timestamps --------------------------------------------------------------
+
+    #[test]
+    fn cli_v1_epochs_and_v2_offsets_normalise_to_utc() {
+        let v1 = json!({"IsLogging": true, "LatestDeliveryTime": 1736208247.845, "LatestDigestDeliveryTime": 1736211303.337, "StartLoggingTime": 1733552613.563});
+        let v2 = json!({"IsLogging": true, "LatestDeliveryTime": "2025-01-07T02:04:07.845000+02:00", "LatestDigestDeliveryTime": "2025-01-07T02:55:03.337000+02:00", "StartLoggingTime": "2024-12-07T08:23:33.563000+02:00"});
+        let mut got = Vec::new();
+        for st in [v1, v2] {
+            let mut files = bundle(json!({}), clean_selectors());
+            files[1] = file("config/get-trail-status.management-events.json", st);
+            let a = analyze(&files, None);
+            let t = &a.trails[0];
+            assert_eq!(
+                t.latest_delivery.map(time::fmt).as_deref(),
+                Some("2025-01-07T00:04:07Z")
+            );
+            assert_eq!(
+                t.latest_digest_delivery.map(time::fmt).as_deref(),
+                Some("2025-01-07T00:55:03Z")
+            );
+            let s = &a.section.trails[0];
+            assert_eq!(s["start_logging"], "2024-12-07T06:23:33Z");
+            got.push(s.clone());
+        }
+        assert_eq!(got[0], got[1]);
+    }
+
+    #[test]
+    fn not_logging_and_delivery_errors() {
+        let mut files = bundle(json!({}), clean_selectors());
+        let mut st = status(false);
+        st["StopLoggingTime"] = json!("2025-01-07T00:30:00.250000+00:00");
+        st["LatestDeliveryError"] = json!("AccessDenied");
+        st["LatestDigestDeliveryError"] = json!("");
+        files[1] = file("config/get-trail-status.management-events.json", st);
+        let a = analyze(&files, None);
+        let f = find(&a.findings, Kind::ConfigNotLogging);
+        assert_eq!(f.severity, Severity::High);
+        assert_eq!(
+            f.path.as_deref(),
+            Some("config/get-trail-status.management-events.json")
+        );
+        assert_eq!(f.account.as_deref(), Some("111122223333"));
+        assert!(f
+            .evidence
+            .details
+            .contains(&"StopLoggingTime: 2025-01-07T00:30:00Z".to_owned()));
+        let e = find(&a.findings, Kind::ConfigDeliveryError);
+        assert_eq!(e.severity, Severity::Medium);
+        assert!(e.message.contains("LatestDeliveryError AccessDenied"));
+        // An empty LatestDigestDeliveryError is no error; not logging is not "not multi-region".
+        assert_eq!(
+            above_info(&a.findings),
+            vec![Kind::ConfigNotLogging, Kind::ConfigDeliveryError]
+        );
+        assert_eq!(a.section.trails[0]["cis"][0]["result"], "fail");
+    }
+
+    #[test]
+    fn digest_delivery_error_alone_is_a_delivery_error() {
+        let mut files = bundle(json!({}), clean_selectors());
+        let mut st = status(true);
+        st["LatestDigestDeliveryError"] = json!("NoSuchBucket");
+        files[1] = file("config/get-trail-status.management-events.json", st);
+        let a = analyze(&files, None);
+        assert_eq!(above_info(&a.findings), vec![Kind::ConfigDeliveryError]);
+        assert!(find(&a.findings, Kind::ConfigDeliveryError)
+            .message
+            .contains("LatestDigestDeliveryError"));
+    }
+
+    // --- trail-level rules -------------------------------------------------------------------
+
+    #[test]
+    fn validation_global_events_and_encryption() {
+        let a = analyze(
+            &bundle(
+                json!({"LogFileValidationEnabled": false, "IncludeGlobalServiceEvents": false, "KmsKeyId": null}),
+                clean_selectors(),
+            ),
+            None,
+        );
+        let mut kinds = above_info(&a.findings);
+        kinds.sort();
+        assert_eq!(
+            kinds,
+            vec![
+                Kind::ConfigLogValidationDisabled,
+                Kind::ConfigGlobalEventsExcluded,
+                Kind::ConfigNotEncrypted
+            ]
+        );
+        // Severities are the kinds' defaults (findings.rs decides them once).
+        for k in [
+            Kind::ConfigLogValidationDisabled,
+            Kind::ConfigGlobalEventsExcluded,
+            Kind::ConfigNotEncrypted,
+        ] {
+            assert_eq!(find(&a.findings, k).severity, k.default_severity());
+        }
+        let v = find(&a.findings, Kind::ConfigLogValidationDisabled);
+        assert_eq!(
+            v.evidence.actual.as_deref(),
+            Some("LogFileValidationEnabled: false")
+        );
+        assert_eq!(v.path.as_deref(), Some("config/describe-trails.json"));
+        assert_eq!(a.section.trails[0]["cis"][1]["result"], "fail");
+        assert_eq!(a.section.trails[0]["cis"][1]["v6_control"], "4.2");
+    }
+
+    #[test]
+    fn global_events_recorded_by_another_trail_are_fine() {
+        let other = "arn:aws:cloudtrail:eu-west-1:111122223333:trail/regional";
+        let files = vec![file(
+            "config/describe-trails.json",
+            json!({"trailList": [
+                trail(json!({})),
+                trail(json!({"Name": "regional", "TrailARN": other, "HomeRegion": "eu-west-1", "IsMultiRegionTrail": false, "IncludeGlobalServiceEvents": false}))
+            ]}),
+        )];
+        let a = analyze(&files, None);
+        assert!(!above_info(&a.findings).contains(&Kind::ConfigGlobalEventsExcluded));
+    }
+
+    #[test]
+    fn not_multi_region_is_raised_once_naming_every_trail() {
+        let files = vec![file(
+            "config/describe-trails.json",
+            json!({"trailList": [
+                trail(json!({"IsMultiRegionTrail": false, "HasCustomEventSelectors": false})),
+                trail(json!({"Name": "second", "TrailARN": "arn:aws:cloudtrail:eu-west-1:111122223333:trail/second", "HomeRegion": "eu-west-1", "IsMultiRegionTrail": false, "HasCustomEventSelectors": false}))
+            ]}),
+        )];
+        let a = analyze(&files, None);
+        let n: Vec<&Finding> = a
+            .findings
+            .iter()
+            .filter(|f| f.kind == Kind::ConfigNotMultiRegion)
+            .collect();
+        assert_eq!(n.len(), 1, "trails in ARN order");
+        assert_eq!(n[0].severity, Severity::High);
+        assert_eq!(n[0].trail.as_deref(), Some("second, management-events"));
+        assert_eq!(n[0].account.as_deref(), Some("111122223333"));
+        assert_eq!(n[0].evidence.details.len(), 2);
+
+        // One multi-region logging trail is enough.
+        let files = vec![file(
+            "config/describe-trails.json",
+            json!({"trailList": [
+                trail(json!({})),
+                trail(json!({"Name": "second", "TrailARN": "arn:aws:cloudtrail:eu-west-1:111122223333:trail/second", "HomeRegion": "eu-west-1", "IsMultiRegionTrail": false}))
+            ]}),
+        )];
+        assert!(!above_info(&analyze(&files, None).findings).contains(&Kind::ConfigNotMultiRegion));
+
+        // A multi-region trail that is not logging does not count; the single-region one does.
+        let mut files = vec![
+            file(
+                "config/describe-trails.json",
+                json!({"trailList": [
+                    trail(json!({})),
+                    trail(json!({"Name": "second", "TrailARN": "arn:aws:cloudtrail:eu-west-1:111122223333:trail/second", "HomeRegion": "eu-west-1", "IsMultiRegionTrail": false}))
+                ]}),
+            ),
+            file(
+                "config/get-trail-status.management-events.json",
+                status(false),
+            ),
+        ];
+        let a = analyze(&files, None);
+        assert_eq!(
+            find(&a.findings, Kind::ConfigNotMultiRegion)
+                .trail
+                .as_deref(),
+            Some("second")
+        );
+        // Unknown multi-region (no such field) says nothing.
+        files[0] = file(
+            "config/describe-trails.json",
+            json!({"trailList": [trail(json!({"IsMultiRegionTrail": null}))]}),
+        );
+        files.pop();
+        assert!(!above_info(&analyze(&files, None).findings).contains(&Kind::ConfigNotMultiRegion));
+    }
+
+    #[test]
+    fn empty_trail_list_is_config_no_trail_and_pairs_nothing() {
+        let files = vec![
+            file("config/describe-trails.json", json!({"trailList": []})),
+            file(
+                "config/get-trail-status.management-events.json",
+                status(true),
+            ),
+            file(
+                "config/get-event-selectors.management-events.json",
+                clean_selectors(),
+            ),
+        ];
+        let a = analyze(&files, None);
+        assert!(a.exported);
+        assert!(a.trails.is_empty());
+        assert_eq!(above_info(&a.findings), vec![Kind::ConfigNoTrail]);
+        let f = find(&a.findings, Kind::ConfigNoTrail);
+        assert_eq!(f.path.as_deref(), Some("config/describe-trails.json"));
+        let ignored: Vec<&str> = a
+            .findings
+            .iter()
+            .filter(|f| f.kind == Kind::InputIgnored)
+            .map(|f| f.path.as_deref().unwrap())
+            .collect();
+        assert_eq!(
+            ignored,
+            vec![
+                "config/get-event-selectors.management-events.json",
+                "config/get-trail-status.management-events.json"
+            ]
+        );
+        assert!(a
+            .findings
+            .iter()
+            .all(|f| f.kind == Kind::ConfigNoTrail || f.severity == Severity::Info));
+        assert!(against_evidence(&a, &evidence_all_regions()).is_empty());
+    }
+
+    #[test]
+    fn no_export_says_nothing_and_the_section_says_so() {
+        let files = vec![
+            file(
+                "config/get-trail-status.management-events.json",
+                status(false),
+            ),
+            file(
+                "config/get-event-selectors.management-events.json",
+                clean_selectors(),
+            ),
+        ];
+        let a = analyze(&files, None);
+        assert!(!a.exported);
+        assert_eq!(above_info(&a.findings), vec![]);
+        assert!(!a.section.exported);
+        assert_eq!(a.section.notes.len(), 1);
+        let s = serde_json::to_value(&a.section).unwrap();
+        assert_eq!(s["exported"], false);
+        assert!(s["notes"][0].as_str().unwrap().contains("not assessed"));
+        assert!(against_evidence(&a, &evidence_all_regions()).is_empty());
+        let a = analyze(&[], None);
+        assert!(a.findings.is_empty() && a.trails.is_empty() && !a.exported);
+    }
+
+    #[test]
+    fn status_files_pair_by_file_name_and_are_never_guessed() {
+        let other = "arn:aws:cloudtrail:us-east-1:444455556666:trail/management-events";
+        let mut files = vec![file(
+            "config/describe-trails.json",
+            json!({"trailList": [trail(json!({})), trail(json!({"TrailARN": other}))]}),
+        )];
+        files.push(file("config/get-trail-status.json", status(true)));
+        files.push(file(
+            "config/get-trail-status.management-events.json",
+            status(true),
+        ));
+        files.push(file("config/get-trail-status.missing.json", status(true)));
+        files.push(file(
+            "config/get-event-selectors.x.json",
+            json!({"EventSelectors": []}),
+        ));
+        // The ARN in the selectors export decides, whatever the file name says.
+        files.push(file(
+            "config/get-event-selectors.management-events.json",
+            json!({"TrailARN": other, "EventSelectors": [classic("All", true, &[])]}),
+        ));
+        let a = analyze(&files, None);
+        let reasons: BTreeMap<&str, &str> = a
+            .findings
+            .iter()
+            .filter(|f| f.kind == Kind::InputIgnored)
+            .map(|f| (f.path.as_deref().unwrap(), f.message.as_str()))
+            .collect();
+        assert_eq!(reasons.len(), 4, "{reasons:#?}");
+        assert!(reasons["config/get-trail-status.json"].contains("does not name its trail"));
+        assert!(
+            reasons["config/get-trail-status.management-events.json"].contains("2 exported trails")
+        );
+        assert!(reasons["config/get-trail-status.missing.json"]
+            .contains("not in the exported configuration"));
+        assert!(reasons["config/get-event-selectors.x.json"]
+            .contains("not in the exported configuration"));
+        let paired = a
+            .trails
+            .iter()
+            .find(|t| t.arn.as_deref() == Some(other))
+            .unwrap();
+        assert_eq!(paired.management_events, Some(ManagementEvents::All));
+        let unpaired = a
+            .trails
+            .iter()
+            .find(|t| t.arn.as_deref() == Some(ARN))
+            .unwrap();
+        assert_eq!(unpaired.management_events, Some(ManagementEvents::Unknown));
+        assert_eq!(unpaired.is_logging, None);
+    }
+
+    #[test]
+    fn trail_filter_limits_the_analysis() {
+        let second = "arn:aws:cloudtrail:eu-west-1:111122223333:trail/second";
+        let mut files = bundle(json!({}), clean_selectors());
+        files[0] = file(
+            "config/describe-trails.json",
+            json!({"trailList": [
+                trail(json!({})),
+                trail(json!({"Name": "second", "TrailARN": second, "HomeRegion": "eu-west-1", "LogFileValidationEnabled": false}))
+            ]}),
+        );
+        let all = analyze(&files, None);
+        assert_eq!(all.trails.len(), 2);
+        let by_name = analyze(&files, Some("management-events"));
+        assert_eq!(by_name.trails.len(), 1);
+        assert_eq!(above_info(&by_name.findings), vec![]);
+        let by_arn = analyze(&files, Some(second));
+        assert_eq!(by_arn.trails[0].name, "second");
+        assert_eq!(
+            above_info(&by_arn.findings),
+            vec![Kind::ConfigLogValidationDisabled]
+        );
+        // The status/selector files of the trail left out are paired, not "ignored".
+        assert!(by_arn.findings.iter().all(|f| f.kind != Kind::InputIgnored));
+        let none = analyze(&files, Some("nope"));
+        assert_eq!(above_info(&none.findings), vec![Kind::ConfigNoTrail]);
+        assert!(find(&none.findings, Kind::ConfigNoTrail)
+            .message
+            .contains("--trail nope"));
+    }
+
+    #[test]
+    fn output_is_deterministic_whatever_the_file_order() {
+        let mut files = bundle(json!({"KmsKeyId": null}), clean_selectors());
+        files.push(file(
+            "config/eu/describe-trails.json",
+            json!({"trailList": [trail(json!({"Name": "b", "TrailARN": "arn:aws:cloudtrail:eu-west-1:111122223333:trail/b", "HomeRegion": "eu-west-1"}))]}),
+        ));
+        files.push(file("config/get-trail-status.nobody.json", status(true)));
+        let a = analyze(&files, None);
+        for _ in 0..4 {
+            files.rotate_left(1);
+            let b = analyze(&files, None);
+            assert_eq!(a.section, b.section);
+            assert_eq!(a.findings, b.findings);
+            assert_eq!(a.trails, b.trails);
+        }
+        let names: Vec<&str> = a.trails.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, vec!["b", "management-events"], "sorted by ARN");
+    }
+
+    #[test]
+    fn section_holds_settings_and_cis_answers() {
+        let a = analyze(&bundle(json!({}), clean_selectors()), None);
+        let s = &a.section.trails[0];
+        assert_eq!(s["name"], "management-events");
+        assert_eq!(s["arn"], ARN);
+        assert_eq!(s["home_region"], "us-east-1");
+        assert_eq!(s["multi_region"], true);
+        assert_eq!(s["kms_key_id"], KMS);
+        assert_eq!(s["management_events"], "all");
+        assert_eq!(s["event_selectors"]["type"], "classic");
+        assert_eq!(
+            s["cis"],
+            json!([
+                {"control": "3.1", "v6_control": "4.1", "title": "Ensure CloudTrail is enabled in all regions", "result": "pass",
+                 "reason": "multi-region, logging, all management events recorded (ReadWriteType All)"},
+                {"control": "3.2", "v6_control": "4.2", "title": "Ensure CloudTrail log file validation is enabled", "result": "pass",
+                 "reason": "LogFileValidationEnabled true"}
+            ])
+        );
+        let a = analyze(
+            &bundle(
+                json!({}),
+                classic_export(vec![classic("WriteOnly", true, &[])]),
+            ),
+            None,
+        );
+        let c = &a.section.trails[0]["cis"][0];
+        assert_eq!(c["result"], "fail");
+        assert!(c["reason"].as_str().unwrap().contains("only in part"));
+    }
+
+    // --- Terraform ---------------------------------------------------------------------------
+
+    fn tf_trail(name: &str, over: Value) -> Value {
+        let mut v = json!({
+            "name": name,
+            "arn": format!("arn:aws:cloudtrail:eu-central-1:999988887777:trail/{name}"),
+            "home_region": "eu-central-1",
+            "s3_bucket_name": "tf-bucket",
+            "s3_key_prefix": "",
+            "is_multi_region_trail": true,
+            "include_global_service_events": true,
+            "enable_log_file_validation": true,
+            "enable_logging": true,
+            "kms_key_id": "",
+            "is_organization_trail": false,
+            "event_selector": [],
+            "advanced_event_selector": [],
+        });
+        for (k, x) in over.as_object().unwrap() {
+            v[k] = x.clone();
+        }
+        v
+    }
+
+    #[test]
+    fn terraform_show_with_child_modules() {
+        let doc = json!({
+            "format_version": "1.0",
+            "terraform_version": "1.9.0",
+            "values": {"root_module": {
+                "resources": [
+                    {"address": "aws_s3_bucket.logs", "mode": "managed", "type": "aws_s3_bucket", "values": {"bucket": "tf-bucket"}},
+                    {"address": "aws_cloudtrail.main", "mode": "managed", "type": "aws_cloudtrail", "values": tf_trail("main", json!({}))}
+                ],
+                "child_modules": [{
+                    "address": "module.audit",
+                    "resources": [],
+                    "child_modules": [{
+                        "address": "module.audit.module.trail",
+                        "resources": [{
+                            "address": "module.audit.module.trail.aws_cloudtrail.this",
+                            "mode": "managed",
+                            "type": "aws_cloudtrail",
+                            "values": tf_trail("nested", json!({
+                                "enable_logging": false,
+                                "kms_key_id": KMS,
+                                "s3_key_prefix": "audit",
+                                "advanced_event_selector": [{
+                                    "name": "mgmt without kms",
+                                    "field_selector": [
+                                        {"field": "eventCategory", "equals": ["Management"], "not_equals": [], "starts_with": null},
+                                        {"field": "eventSource", "equals": [], "not_equals": ["kms.amazonaws.com"]}
+                                    ]
+                                }]
+                            }))
+                        }]
+                    }]
+                }]
+            }}
+        });
+        assert_eq!(
+            classify(&doc, "state.json"),
+            Some(ConfigKind::TerraformShow)
+        );
+        let a = analyze(&[file("iac/state.json", doc)], None);
+        assert!(a.exported);
+        assert_eq!(a.trails.len(), 2);
+        let main = a.trails.iter().find(|t| t.name == "main").unwrap();
+        assert_eq!(main.account.as_deref(), Some("999988887777"));
+        assert_eq!(main.home_region.as_deref(), Some("eu-central-1"));
+        assert_eq!(main.key_prefix, None, "Terraform's \"\" is unset");
+        assert_eq!(main.kms_key_id, None);
+        assert_eq!(
+            main.is_logging,
+            Some(true),
+            "enable_logging without a status export"
+        );
+        assert_eq!(
+            main.management_events,
+            Some(ManagementEvents::All),
+            "no selector block: AWS default"
+        );
+        let nested = a.trails.iter().find(|t| t.name == "nested").unwrap();
+        assert_eq!(nested.key_prefix.as_deref(), Some("audit"));
+        assert_eq!(nested.is_logging, Some(false));
+        assert_eq!(nested.management_events, Some(ManagementEvents::Partial));
+        let on = |k: Kind| -> Vec<&str> {
+            a.findings
+                .iter()
+                .filter(|f| f.kind == k)
+                .filter_map(|f| f.trail.as_deref())
+                .collect()
+        };
+        assert_eq!(on(Kind::ConfigNotEncrypted), vec!["main"]);
+        assert_eq!(on(Kind::ConfigNotLogging), vec!["nested"]);
+        assert_eq!(on(Kind::ConfigManagementEventsPartial), vec!["nested"]);
+        assert_eq!(
+            find(&a.findings, Kind::ConfigNotLogging).path.as_deref(),
+            Some("iac/state.json")
+        );
+
+        // A get-trail-status export wins over Terraform's enable_logging.
+        let st = file("iac/get-trail-status.nested.json", status(true));
+        let mut files = vec![file(
+            "iac/state.json",
+            a.section
+                .trails
+                .is_empty()
+                .then(|| json!(null))
+                .unwrap_or(json!(null)),
+        )];
+        files.clear();
+        files.push(st);
+        files.push(file(
+            "iac/state.json",
+            json!({"values": {"root_module": {"resources": [{"type": "aws_cloudtrail", "values": tf_trail("nested", json!({"enable_logging": false, "kms_key_id": KMS}))}]}}}),
+        ));
+        let b = analyze(&files, None);
+        assert_eq!(b.trails[0].is_logging, Some(true));
+        assert_eq!(above_info(&b.findings), vec![]);
+    }
+
+    #[test]
+    fn terraform_classic_selectors_and_state_without_a_trail() {
+        let doc = json!({"values": {"root_module": {"resources": [{"type": "aws_cloudtrail", "values": tf_trail("t", json!({
+            "kms_key_id": KMS,
+            "event_selector": [{"read_write_type": "ReadOnly", "include_management_events": true, "exclude_management_event_sources": [], "data_resource": []}]
+        }))}]}}});
+        let a = analyze(&[file("tf.json", doc)], None);
+        assert_eq!(
+            a.trails[0].management_events,
+            Some(ManagementEvents::Partial)
+        );
+        // A state that manages no trail says nothing about the account's trails.
+        let doc = json!({"format_version": "1.0", "values": {"root_module": {"resources": [{"type": "aws_s3_bucket", "values": {}}]}}});
+        let a = analyze(&[file("tf.json", doc)], None);
+        assert!(!a.exported);
+        assert_eq!(above_info(&a.findings), vec![]);
+    }
+
+    // --- configuration versus evidence ----------------------------------------------------------
+
+    fn at(s: &str) -> i64 {
+        time::parse_iso(s).unwrap()
+    }
+
+    fn evidence_all_regions() -> EvidenceSummary {
+        EvidenceSummary {
+            window_start: at("2025-01-06T00:00:00Z"),
+            window_end: at("2025-01-07T00:00:00Z"),
+            regions_with_evidence: ["eu-west-1", "us-east-1", "us-west-2"]
+                .map(String::from)
+                .into(),
+            trails_seen: [("management-events".to_owned(), "us-east-1".to_owned())].into(),
+            locations: [(BUCKET.to_owned(), String::new())].into(),
+            digests: 75,
+            verified_digests: 75,
+            newest_digest_end: Some(at("2025-01-07T00:54:31Z")),
+            newest_log_time: Some(at("2025-01-07T00:00:00Z")),
+            verified_events: 1000,
+            verified_management_events: 800,
+        }
+    }
+
+    fn mismatches(over: Value, selectors: Value, ev: &EvidenceSummary) -> Vec<Finding> {
+        let a = analyze(&bundle(over, selectors), None);
+        let out = against_evidence(&a, ev);
+        assert!(out
+            .iter()
+            .all(|f| f.kind == Kind::ConfigEvidenceMismatch && f.severity == Severity::Medium));
+        out
+    }
+
+    #[test]
+    fn consistent_evidence_raises_nothing() {
+        assert!(mismatches(json!({}), clean_selectors(), &evidence_all_regions()).is_empty());
+        // Two regions of three (a partial copy) is not a contradiction.
+        let mut ev = evidence_all_regions();
+        ev.regions_with_evidence.remove("eu-west-1");
+        assert!(mismatches(json!({}), clean_selectors(), &ev).is_empty());
+    }
+
+    #[test]
+    fn validation_enabled_but_no_digests() {
+        let mut ev = evidence_all_regions();
+        ev.digests = 0;
+        ev.verified_digests = 0;
+        ev.newest_digest_end = None;
+        ev.verified_events = 0;
+        let out = mismatches(json!({}), clean_selectors(), &ev);
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert!(out[0].message.contains("no digest file"));
+        assert_eq!(out[0].evidence.actual.as_deref(), Some("0 digest files"));
+        assert_eq!(out[0].path.as_deref(), Some("config/describe-trails.json"));
+        // No evidence at all: nothing to disagree with.
+        ev.regions_with_evidence.clear();
+        assert!(mismatches(json!({}), clean_selectors(), &ev).is_empty());
+    }
+
+    #[test]
+    fn validation_disabled_but_digests_through_the_window() {
+        let ev = evidence_all_regions();
+        let out = mismatches(
+            json!({"LogFileValidationEnabled": false}),
+            clean_selectors(),
+            &ev,
+        );
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert!(out[0].message.contains("2025-01-07T00:54:31Z"));
+        // Digests that stop mid-window fit validation switched off mid-way.
+        let off = || json!({"LogFileValidationEnabled": false});
+        let mut early = ev.clone();
+        early.newest_digest_end = Some(at("2025-01-06T14:54:31Z"));
+        early.newest_log_time = Some(at("2025-01-07T00:00:00Z"));
+        assert!(mismatches(off(), clean_selectors(), &early).is_empty());
+        // ... also when the window was taken from the digests: the log files outlast them.
+        early.window_end = at("2025-01-06T14:54:31Z");
+        assert!(mismatches(off(), clean_selectors(), &early).is_empty());
+        early.newest_log_time = Some(at("2025-01-06T14:50:00Z"));
+        assert_eq!(mismatches(off(), clean_selectors(), &early).len(), 1);
+        // Digests of another trail say nothing about this one.
+        let mut other = ev.clone();
+        other.trails_seen = [("other".to_owned(), "us-east-1".to_owned())].into();
+        assert!(mismatches(
+            json!({"LogFileValidationEnabled": false}),
+            clean_selectors(),
+            &other
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn region_count_disagrees_with_multi_region() {
+        // Single-region trail, evidence from three regions.
+        let out = mismatches(
+            json!({"IsMultiRegionTrail": false}),
+            clean_selectors(),
+            &evidence_all_regions(),
+        );
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert!(out[0].message.contains("single-region"));
+        // Single-region trail, evidence from its home region only: consistent.
+        let mut one = evidence_all_regions();
+        one.regions_with_evidence = ["us-east-1".to_owned()].into();
+        assert!(mismatches(
+            json!({"IsMultiRegionTrail": false}),
+            clean_selectors(),
+            &one
+        )
+        .is_empty());
+        // Multi-region trail, evidence from one region only.
+        let out = mismatches(json!({}), clean_selectors(), &one);
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert_eq!(out[0].region.as_deref(), Some("us-east-1"));
+        assert!(out[0].message.contains("multi-region"));
+    }
+
+    #[test]
+    fn evidence_under_another_bucket_or_prefix() {
+        let mut ev = evidence_all_regions();
+        ev.locations
+            .insert(("other-bucket".to_owned(), String::new()));
+        ev.locations.insert((BUCKET.to_owned(), "x/".to_owned()));
+        // A location without a bucket (a bundle folder) is not compared.
+        ev.locations.insert((String::new(), "bucket".to_owned()));
+        let out = mismatches(json!({}), clean_selectors(), &ev);
+        let actual: Vec<&str> = out
+            .iter()
+            .filter_map(|f| f.evidence.actual.as_deref())
+            .collect();
+        assert_eq!(
+            actual,
+            vec![
+                format!("s3://{BUCKET}/x/AWSLogs/").as_str(),
+                "s3://other-bucket/AWSLogs/"
+            ],
+            "{out:#?}"
+        );
+        // An organization trail's prefix: org-logs/AWSLogs/o-ID/ACCOUNT/...
+        let mut org = evidence_all_regions();
+        org.locations = [(BUCKET.to_owned(), "org-logs/".to_owned())].into();
+        assert!(mismatches(
+            json!({"S3KeyPrefix": "org-logs", "IsOrganizationTrail": true}),
+            clean_selectors(),
+            &org
+        )
+        .is_empty());
+        assert_eq!(mismatches(json!({}), clean_selectors(), &org).len(), 1);
+        // No bucket in the configuration: nothing to compare.
+        assert!(mismatches(json!({"S3BucketName": null}), clean_selectors(), &ev).is_empty());
+    }
+
+    #[test]
+    fn management_events_claims_against_deliveries() {
+        let mut none = evidence_all_regions();
+        none.verified_management_events = 0;
+        let out = mismatches(json!({}), clean_selectors(), &none);
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert!(out[0].message.contains("hold none"));
+        let partial = classic_export(vec![classic("ReadOnly", true, &[])]);
+        assert_eq!(mismatches(json!({}), partial, &none).len(), 1);
+        // Excluded in the configuration, present in the evidence.
+        let excluded = classic_export(vec![classic("All", false, &[])]);
+        let out = mismatches(json!({}), excluded.clone(), &evidence_all_regions());
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert!(out[0].message.contains("record no management events"));
+        assert!(mismatches(json!({}), excluded, &none).is_empty());
+        // Unknown says nothing either way.
+        let files = vec![file(
+            "c/describe-trails.json",
+            json!({"trailList": [trail(json!({}))]}),
+        )];
+        let a = analyze(&files, None);
+        assert!(against_evidence(&a, &none).is_empty());
+    }
+
+    // --- the conformance bundles' configuration exports -------------------------------------------
+
+    const CONFORMANCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/conformance/");
+
+    fn conformance_files(name: &str) -> Option<Vec<ConfigFile>> {
+        let dir = std::path::Path::new(CONFORMANCE)
+            .join(name)
+            .join("bundle/config");
+        let entries = std::fs::read_dir(&dir).ok()?;
+        let mut files = Vec::new();
+        for e in entries {
+            let e = e.unwrap();
+            let file_name = e.file_name().to_string_lossy().into_owned();
+            let json: Value = serde_json::from_slice(&std::fs::read(e.path()).unwrap()).unwrap();
+            files.push(ConfigFile {
+                path: format!("config/{file_name}"),
+                file_name,
+                json,
+            });
+        }
+        Some(files)
+    }
+
+    /// What the engine would summarise, read from the bundle's key names.
+    fn conformance_evidence(name: &str) -> EvidenceSummary {
+        let root = std::path::Path::new(CONFORMANCE)
+            .join(name)
+            .join("bundle/bucket");
+        let mut ev = EvidenceSummary {
+            window_start: at("2025-01-06T00:00:00Z"),
+            window_end: at("2025-01-07T00:00:00Z"),
+            verified_events: 1000,
+            verified_management_events: 800,
+            ..EvidenceSummary::default()
+        };
+        for e in walkdir::WalkDir::new(&root)
+            .into_iter()
+            .filter_map(Result::ok)
+        {
+            let rel = e
+                .path()
+                .strip_prefix(&root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            let Some(at_logs) = rel.find("AWSLogs/") else {
+                continue;
+            };
+            let prefix = rel[..at_logs].to_owned();
+            let parts: Vec<&str> = rel[at_logs..].split('/').collect();
+            let parts: Vec<&str> = parts.into_iter().filter(|p| !p.starts_with("o-")).collect();
+            if parts.len() < 5 || !rel.ends_with(".json.gz") {
+                continue;
+            }
+            ev.regions_with_evidence.insert(parts[3].to_owned());
+            ev.locations.insert((BUCKET.to_owned(), prefix));
+            if parts[2] == "CloudTrail-Digest" {
+                ev.digests += 1;
+                ev.verified_digests += 1;
+                let stem = parts.last().unwrap().trim_end_matches(".json.gz");
+                let mut it = stem.rsplitn(3, '_');
+                let when = time::parse_compact(it.next().unwrap()).unwrap();
+                let home = it.next().unwrap().to_owned();
+                let head = format!("{}_CloudTrail-Digest_{}_", parts[1], parts[3]);
+                let trail = it
+                    .next()
+                    .unwrap()
+                    .strip_prefix(head.as_str())
+                    .unwrap()
+                    .to_owned();
+                ev.trails_seen.insert((trail, home));
+                ev.newest_digest_end = ev.newest_digest_end.max(Some(when));
+            } else {
+                let stamp = parts.last().unwrap().split('_').nth(3).unwrap();
+                let when = time::parse_compact(stamp).unwrap();
+                ev.newest_log_time = ev.newest_log_time.max(Some(when));
+            }
+        }
+        ev
+    }
+
+    #[test]
+    fn conformance_scenarios() {
+        use Kind::*;
+        let cases: &[(&str, &[Kind], &[Kind])] = &[
+            ("clean", &[], &[]),
+            ("key_rotation", &[], &[]),
+            ("org_trail", &[], &[]),
+            ("stop_logging", &[], &[]),
+            ("no_mgmt_events", &[], &[]),
+            ("chain_starts_before", &[], &[]),
+            ("missing_region", &[], &[]),
+            ("delete_digest", &[], &[]),
+            ("delete_log", &[], &[]),
+            ("invalid_json", &[], &[]),
+            ("modify_digest", &[], &[]),
+            ("modify_log", &[], &[]),
+            ("no_sidecars", &[], &[]),
+            ("truncated_digest", &[], &[]),
+            ("truncated_gzip", &[], &[]),
+            ("wrong_key", &[], &[]),
+            (
+                "config_mgmt_excluded",
+                &[ConfigManagementEventsExcluded],
+                &[ConfigEvidenceMismatch],
+            ),
+            (
+                "config_advanced_no_mgmt",
+                &[ConfigManagementEventsExcluded],
+                &[ConfigEvidenceMismatch],
+            ),
+            ("config_not_logging", &[ConfigNotLogging], &[]),
+            (
+                "config_not_multi_region",
+                &[ConfigNotMultiRegion],
+                &[ConfigEvidenceMismatch],
+            ),
+            ("single_region_trail", &[ConfigNotMultiRegion], &[]),
+            (
+                "config_validation_disabled",
+                &[ConfigLogValidationDisabled, ConfigEvidenceMismatch],
+                &[],
+            ),
+            (
+                "validation_disabled_midway",
+                &[ConfigLogValidationDisabled],
+                &[],
+            ),
+            ("config_no_trail", &[ConfigNoTrail], &[]),
+        ];
+        if conformance_files("clean").is_none() {
+            eprintln!("conformance bundles not found under {CONFORMANCE}: skipped");
+            return;
+        }
+        for (name, required, allowed) in cases {
+            let files = conformance_files(name).unwrap();
+            let a = analyze(&files, None);
+            let ev = conformance_evidence(name);
+            // Also with the default window, taken from the digests' span.
+            let mut by_digests = ev.clone();
+            by_digests.window_end = ev.newest_digest_end.unwrap_or(ev.window_end);
+            let mut all = a.findings.clone();
+            all.extend(against_evidence(&a, &ev));
+            let found = above_info(&all);
+            let mut default_window = a.findings.clone();
+            default_window.extend(against_evidence(&a, &by_digests));
+            assert_eq!(found, above_info(&default_window), "{name}: default window");
+            for k in *required {
+                assert!(found.contains(k), "{name}: missing {k} in {all:#?}");
+            }
+            for k in &found {
+                assert!(
+                    required.contains(k) || allowed.contains(k),
+                    "{name}: unexpected {k} in {all:#?}"
+                );
+            }
+            if *name == "config_validation_disabled" {
+                assert_eq!(
+                    find(&all, ConfigEvidenceMismatch).severity,
+                    Severity::Medium
+                );
+            }
+            if *name == "config_no_trail" {
+                let ignored = all
+                    .iter()
+                    .filter(|f| f.kind == InputIgnored && f.severity == Severity::Info);
+                assert_eq!(ignored.count(), 2, "{name}: {all:#?}");
+            } else {
+                assert!(
+                    all.iter().all(|f| f.kind != InputIgnored),
+                    "{name}: {all:#?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn conformance_timestamps_and_organization() {
+        let (Some(clean), Some(rot), Some(org)) = (
+            conformance_files("clean"),
+            conformance_files("key_rotation"),
+            conformance_files("org_trail"),
+        ) else {
+            eprintln!("conformance bundles not found under {CONFORMANCE}: skipped");
+            return;
+        };
+        let clean = analyze(&clean, None);
+        let rot = analyze(&rot, None);
+        assert_eq!(
+            clean.section, rot.section,
+            "+02:00 exports read as the same UTC times"
+        );
+        assert_eq!(
+            clean.section.trails[0]["latest_delivery"],
+            "2025-01-07T00:03:29Z"
+        );
+        assert_eq!(clean.section.trails[0]["cis"][0]["result"], "pass");
+        assert_eq!(clean.section.trails[0]["cis"][1]["result"], "pass");
+        let org = analyze(&org, None);
+        assert_eq!(org.organization_id.as_deref(), Some("o-a1b2c3d4e5"));
+        let t = &org.trails[0];
+        assert_eq!(t.name, "org_audit_trail");
+        assert_eq!(t.organization_trail, Some(true));
+        assert_eq!(t.management_events, Some(ManagementEvents::All));
+        assert_eq!(
+            t.latest_delivery.map(time::fmt).as_deref(),
+            Some("2025-01-07T00:04:07Z")
+        );
+        assert_eq!(org.section.trails[0]["event_selectors"]["type"], "advanced");
+    }
 }

@@ -17,9 +17,9 @@
 use crate::chain::MissingDigest;
 use crate::config::{ConfigAnalysis, ManagementEvents};
 use crate::digest::DigestFile;
-use crate::discover::Source;
+use crate::discover::{LogItem, Source};
 use crate::findings::{Evidence, Finding, GapCause, Kind, Severity};
-use crate::logfile::{HourCount, LogResult, Notable};
+use crate::logfile::{HourCount, Notable};
 use crate::s3key::LogKey;
 use crate::time::{self, HOUR};
 use crate::verify::LogStatus;
@@ -97,8 +97,7 @@ pub struct Inputs<'a> {
     pub window: (i64, i64),
     pub digests: &'a [DigestFile],
     pub missing: &'a [MissingDigest],
-    pub logs: &'a [(Source, LogKey)],
-    pub results: &'a [LogResult],
+    pub logs: &'a [LogItem],
     pub statuses: &'a [LogStatus],
     pub listed_per_hour: &'a BTreeMap<(String, String, i64), u64>,
     pub config: &'a ConfigAnalysis,
@@ -139,15 +138,20 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
 
     // Log files: a duplicate delivery (same inflated bytes twice) counts once.
     let mut seen: HashSet<&str> = HashSet::new();
-    for (i, (src, k)) in inp.logs.iter().enumerate() {
-        let (Some(r), Some(st)) = (inp.results.get(i), inp.statuses.get(i)) else { continue };
+    for (i, item) in inp.logs.iter().enumerate() {
+        let Some(st) = inp.statuses.get(i) else {
+            continue;
+        };
+        let (src, k, r) = (&item.src, &item.key, &item.result);
         if let Some(sha) = r.sha256.as_deref() {
             if !seen.insert(sha) {
                 cov.duplicate_log_files += 1;
                 continue;
             }
         }
-        let a = agg.entry((k.base.account.clone(), k.region.clone())).or_default();
+        let a = agg
+            .entry((k.base.account.clone(), k.region.clone()))
+            .or_default();
         a.log_times.push(k.time);
         if k.time >= w0 && k.time < w1 {
             a.has_evidence_in_window = true;
@@ -193,7 +197,11 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
         let (s, e) = d.period();
         let r = (d.key.base.account.clone(), d.key.region.clone());
         ends.entry(r.clone()).or_default().push(e);
-        let class = if d.status.is_verified() { Class::Verified } else { Class::Unverified };
+        let class = if d.status.is_verified() {
+            Class::Verified
+        } else {
+            Class::Unverified
+        };
         intervals.entry(r.clone()).or_default().push((s, e, class));
         if s < w1 && e > w0 {
             agg.entry(r).or_default().has_evidence_in_window = true;
@@ -216,16 +224,26 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
             continue;
         }
         let r = (d.key.base.account.clone(), d.key.region.clone());
-        let before = ends.get(&r).and_then(|v| v.iter().rev().find(|&&e| e <= c.start).copied());
+        let before = ends
+            .get(&r)
+            .and_then(|v| v.iter().rev().find(|&&e| e <= c.start).copied());
         let from = before.unwrap_or(w0.min(c.start));
         if from < c.start {
-            intervals.entry(r.clone()).or_default().push((from, c.start, Class::Stopped));
+            intervals
+                .entry(r.clone())
+                .or_default()
+                .push((from, c.start, Class::Stopped));
             restarts.entry(r).or_default().push(c.start);
         }
     }
 
     let regions = expected_regions(inp, &agg);
-    let status_latest_digest = inp.config.trails.iter().filter_map(|t| t.latest_digest_delivery).max();
+    let status_latest_digest = inp
+        .config
+        .trails
+        .iter()
+        .filter_map(|t| t.latest_digest_delivery)
+        .max();
     let mut gaps: Vec<Finding> = Vec::new();
     let mut stopped_gaps: Vec<(usize, String, String)> = Vec::new();
 
@@ -244,7 +262,11 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
                     .evidence(Evidence::default().detail(region_reason(inp, &region.1))),
             );
         }
-        let segs = segments(inp.window, intervals.get(region).map(Vec::as_slice).unwrap_or(&[]), a.map(|a| a.log_times.as_slice()).unwrap_or(&[]));
+        let segs = segments(
+            inp.window,
+            intervals.get(region).map(Vec::as_slice).unwrap_or(&[]),
+            a.map(|a| a.log_times.as_slice()).unwrap_or(&[]),
+        );
         if has_evidence {
             for &(s, e, class) in &segs {
                 let (cause, severity, why) = match class {
@@ -280,7 +302,12 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
             }
         }
         // Cells.
-        let listed = |h: i64| inp.listed_per_hour.get(&(region.0.clone(), region.1.clone(), h)).copied().unwrap_or(0);
+        let listed = |h: i64| {
+            inp.listed_per_hour
+                .get(&(region.0.clone(), region.1.clone(), h))
+                .copied()
+                .unwrap_or(0)
+        };
         let mut cells = Vec::new();
         let mut h = time::hour_floor(w0);
         while h < w1 {
@@ -349,7 +376,10 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
         let mut msg = format!(
             "{} by {} at {} from {}",
             n.facts.event_name,
-            n.facts.principal.as_deref().unwrap_or("an unknown principal"),
+            n.facts
+                .principal
+                .as_deref()
+                .unwrap_or("an unknown principal"),
             n.facts.event_time,
             n.facts.source_ip.as_deref().unwrap_or("an unknown address")
         );
@@ -360,11 +390,16 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
         } else {
             msg.push_str(&format!(": {}", effect(&n.facts.event_name)));
         }
-        let mut ev = Evidence::file(&src.display).detail(format!("eventSource: {}", n.event_source));
+        let mut ev =
+            Evidence::file(&src.display).detail(format!("eventSource: {}", n.event_source));
         if let Some(id) = &n.facts.event_id {
             ev = ev.detail(format!("eventID: {id}"));
         }
-        for (what, v) in [("trail", &n.trail_name), ("bucket", &n.bucket), ("key", &n.key_id)] {
+        for (what, v) in [
+            ("trail", &n.trail_name),
+            ("bucket", &n.bucket),
+            ("key", &n.key_id),
+        ] {
             if let Some(v) = v {
                 ev = ev.detail(format!("{what}: {v}"));
             }
@@ -374,7 +409,13 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
                 .iter()
                 .filter_map(|(gi, _, r)| gaps.get(*gi).map(|g| (g, r)))
                 .filter(|(g, _)| explains(n.time, g))
-                .map(|(g, r)| format!("{r} {}..{}", time::fmt(g.start.unwrap_or(0)), time::fmt(g.end.unwrap_or(0))))
+                .map(|(g, r)| {
+                    format!(
+                        "{r} {}..{}",
+                        time::fmt(g.start.unwrap_or(0)),
+                        time::fmt(g.end.unwrap_or(0))
+                    )
+                })
                 .collect();
             if !explained.is_empty() {
                 ev = ev.detail(format!("explains coverage gaps: {}", explained.join(", ")));
@@ -383,7 +424,11 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
         cov.findings.push(
             Finding::new(Kind::LoggingTamperingEvent)
                 .severity(sev)
-                .scope(Some(n.account.as_deref().unwrap_or(&k.base.account)), Some(&k.region), None)
+                .scope(
+                    Some(n.account.as_deref().unwrap_or(&k.base.account)),
+                    Some(&k.region),
+                    None,
+                )
                 .path(&src.display)
                 .period(n.time, n.time)
                 .event(n.facts.clone())
@@ -394,10 +439,16 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
     // Name the StopLogging/StartLogging that explain each stopped gap.
     for (gi, _account, _) in &stopped_gaps {
         let Some(g) = gaps.get_mut(*gi) else { continue };
-        let stop = stops.iter().filter(|s| explains(s.time, g)).max_by_key(|s| s.time);
+        let stop = stops
+            .iter()
+            .filter(|s| explains(s.time, g))
+            .max_by_key(|s| s.time);
         let start = starts
             .iter()
-            .filter(|s| g.start.is_some_and(|gs| s.time >= gs) && g.end.is_some_and(|ge| s.time <= ge + HOUR))
+            .filter(|s| {
+                g.start.is_some_and(|gs| s.time >= gs)
+                    && g.end.is_some_and(|ge| s.time <= ge + HOUR)
+            })
             .min_by_key(|s| s.time);
         let mut ev = std::mem::take(&mut g.evidence);
         match stop {
@@ -411,11 +462,15 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
                 g.message.push_str(&format!(
                     " (StopLogging at {} by {})",
                     s.facts.event_time,
-                    s.facts.principal.as_deref().unwrap_or("an unknown principal")
+                    s.facts
+                        .principal
+                        .as_deref()
+                        .unwrap_or("an unknown principal")
                 ));
             }
             None => {
-                g.message.push_str(" (no StopLogging event in the bundle explains it)");
+                g.message
+                    .push_str(" (no StopLogging event in the bundle explains it)");
             }
         }
         if let Some(s) = start {
@@ -455,16 +510,27 @@ fn effect(name: &str) -> &'static str {
 /// S3 and KMS events matter only for the trail's own bucket and key, where those are known.
 fn relevant(n: &Notable, buckets: &BTreeSet<String>, kms: &BTreeSet<String>) -> bool {
     match n.event_source.as_str() {
-        "s3.amazonaws.com" => buckets.is_empty() || n.bucket.as_ref().is_some_and(|b| buckets.contains(b)),
+        "s3.amazonaws.com" => {
+            buckets.is_empty() || n.bucket.as_ref().is_some_and(|b| buckets.contains(b))
+        }
         "kms.amazonaws.com" => {
-            kms.is_empty() || n.key_id.as_ref().is_some_and(|k| kms.iter().any(|t| t.contains(k.as_str()) || k.contains(t.as_str())))
+            kms.is_empty()
+                || n.key_id.as_ref().is_some_and(|k| {
+                    kms.iter()
+                        .any(|t| t.contains(k.as_str()) || k.contains(t.as_str()))
+                })
         }
         _ => true,
     }
 }
 
 fn log_buckets(inp: &Inputs<'_>) -> BTreeSet<String> {
-    let mut b: BTreeSet<String> = inp.config.trails.iter().filter_map(|t| t.bucket.clone()).collect();
+    let mut b: BTreeSet<String> = inp
+        .config
+        .trails
+        .iter()
+        .filter_map(|t| t.bucket.clone())
+        .collect();
     for d in inp.digests {
         if let Ok(c) = &d.content {
             b.insert(c.bucket.clone());
@@ -520,7 +586,11 @@ fn region_reason(inp: &Inputs<'_>, region: &str) -> String {
 }
 
 /// Timeline of one region over the window: merged runs of one class.
-fn segments(window: (i64, i64), intervals: &[(i64, i64, Class)], log_times: &[i64]) -> Vec<(i64, i64, Class)> {
+fn segments(
+    window: (i64, i64),
+    intervals: &[(i64, i64, Class)],
+    log_times: &[i64],
+) -> Vec<(i64, i64, Class)> {
     let (w0, w1) = window;
     let mut points: Vec<i64> = vec![w0, w1];
     for &(s, e, _) in intervals {
@@ -534,7 +604,9 @@ fn segments(window: (i64, i64), intervals: &[(i64, i64, Class)], log_times: &[i6
     points.dedup();
     let mut out: Vec<(i64, i64, Class)> = Vec::new();
     for pair in points.windows(2) {
-        let (Some(&a), Some(&b)) = (pair.first(), pair.get(1)) else { continue };
+        let (Some(&a), Some(&b)) = (pair.first(), pair.get(1)) else {
+            continue;
+        };
         let mut class: Option<Class> = None;
         for &(s, e, c) in intervals {
             if s < b && e > a {
@@ -560,7 +632,13 @@ fn segments(window: (i64, i64), intervals: &[(i64, i64, Class)], log_times: &[i6
 /// `management_events_absent`: verified deliveries with no management event, where the
 /// configuration says management events are logged (or says nothing). Hours with no
 /// delivery at all but a verified empty digest are quiet hours: `info`.
-fn management_absent(inp: &Inputs<'_>, region: &Region, a: Option<&Agg>, cells: &[Cell], out: &mut Vec<Finding>) {
+fn management_absent(
+    inp: &Inputs<'_>,
+    region: &Region,
+    a: Option<&Agg>,
+    cells: &[Cell],
+    out: &mut Vec<Finding>,
+) {
     let cfg_says_logged = inp.config.trails.is_empty()
         || inp
             .config
@@ -569,7 +647,10 @@ fn management_absent(inp: &Inputs<'_>, region: &Region, a: Option<&Agg>, cells: 
             .any(|t| !matches!(t.management_events, Some(ManagementEvents::Excluded)));
     let mut runs: Vec<(i64, i64, bool)> = Vec::new(); // (start, end, quiet)
     for c in cells {
-        let verified = a.and_then(|a| a.verified.get(&c.hour)).copied().unwrap_or_default();
+        let verified = a
+            .and_then(|a| a.verified.get(&c.hour))
+            .copied()
+            .unwrap_or_default();
         let kind = if verified.events > 0 && verified.management == 0 && c.management_events == 0 {
             Some(false)
         } else if c.digest_state == DigestState::VerifiedEmpty && c.events == 0 {

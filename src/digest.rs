@@ -11,7 +11,7 @@
 //! Raises `digest_unreadable`, `digest_signature_invalid`, `digest_signature_missing`,
 //! `digest_key_unknown`. Chain links are `chain.rs`'s job.
 
-use crate::discover::{hex, hex_sha256, read_limited, Sidecar, Source};
+use crate::discover::{hex, hex_sha256, Sidecar, Source};
 use crate::findings::{Evidence, Finding, Kind};
 use crate::gzip::gunzip_single;
 use crate::keys::{KeyRing, Lookup};
@@ -20,10 +20,6 @@ use crate::time;
 use rayon::prelude::*;
 use rsa::Pkcs1v15Sign;
 use sha2::{Digest as _, Sha256};
-use std::collections::BTreeMap;
-
-/// Largest compressed digest read; the inflate limit is the run's `max_inflate`.
-const MAX_DIGEST_FILE: u64 = 256 << 20;
 
 /// A log file as a digest lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,56 +105,42 @@ impl DigestFile {
     }
 }
 
-/// Read and parse every digest, in parallel; output sorted by canonical key.
-pub fn read_all(
-    digests: &[(Source, DigestKey)],
-    sidecars: &BTreeMap<String, Sidecar>,
+/// Read one digest from its compressed bytes (`file_sha256`: their hash, for the manifest).
+pub fn from_bytes(
+    display: &str,
+    key: DigestKey,
+    raw: &[u8],
+    file_sha256: String,
     max_inflate: u64,
-) -> Vec<DigestFile> {
-    let mut out: Vec<DigestFile> = digests
-        .par_iter()
-        .map_init(Vec::new, |buf, (src, key)| {
-            read_one(src, key, sidecars.get(&key.canonical).cloned(), max_inflate, buf)
-        })
-        .collect();
-    out.sort_by(|a, b| (&a.key.canonical, &a.src.display).cmp(&(&b.key.canonical, &b.src.display)));
-    out
+) -> DigestFile {
+    let mut d = unreadable(display, key, raw.len() as u64, "");
+    d.file_sha256 = Some(file_sha256);
+    crate::logfile::with_buffer(|buf| {
+        if let Err(e) = gunzip_single(raw, max_inflate, buf) {
+            d.content = Err(e.to_string());
+            return;
+        }
+        let sha = hex_sha256(buf);
+        d.content = parse(buf, &sha);
+        d.sha256 = Some(sha);
+    });
+    d
 }
 
-fn read_one(
-    src: &Source,
-    key: &DigestKey,
-    sidecar: Option<Sidecar>,
-    max_inflate: u64,
-    buf: &mut Vec<u8>,
-) -> DigestFile {
-    let mut d = DigestFile {
-        src: src.clone(),
-        key: key.clone(),
-        file_size: 0,
+/// A digest whose bytes could not be read at all.
+pub fn unreadable(display: &str, key: DigestKey, size: u64, why: &str) -> DigestFile {
+    DigestFile {
+        src: Source {
+            display: display.to_owned(),
+        },
+        key,
+        file_size: size,
         file_sha256: None,
         sha256: None,
-        content: Err(String::new()),
-        sidecar,
+        content: Err(why.to_owned()),
+        sidecar: None,
         status: Status::Missing,
-    };
-    let raw = match read_limited(&src.fs_path, MAX_DIGEST_FILE) {
-        Ok(r) => r,
-        Err(e) => {
-            d.content = Err(e);
-            return d;
-        }
-    };
-    d.file_size = raw.len() as u64;
-    d.file_sha256 = Some(hex_sha256(&raw));
-    if let Err(e) = gunzip_single(&raw, max_inflate, buf) {
-        d.content = Err(e.to_string());
-        return d;
     }
-    let sha = hex_sha256(buf);
-    d.content = parse(buf, &sha);
-    d.sha256 = Some(sha);
-    d
 }
 
 /// Parse inflated digest JSON; the error names the field that failed.
@@ -282,7 +264,10 @@ fn verify_one(d: &DigestFile, next: Option<&str>, ring: &KeyRing) -> Status {
         return Status::Invalid("signature is not hexadecimal".into());
     };
     let hashed = Sha256::digest(c.signing_string.as_bytes());
-    match key.key.verify(Pkcs1v15Sign::new::<Sha256>(), &hashed, &sig_bytes) {
+    match key
+        .key
+        .verify(Pkcs1v15Sign::new::<Sha256>(), &hashed, &sig_bytes)
+    {
         Ok(()) => Status::Verified { source },
         Err(_) => Status::Invalid(format!(
             "signature does not verify with key {} over the data-signing string",
@@ -321,7 +306,11 @@ pub fn findings(digests: &[DigestFile], window: (i64, i64)) -> Vec<Finding> {
         let in_window = start < window.1 && end > window.0;
         let base = |kind: Kind| {
             Finding::new(kind)
-                .scope(Some(&d.key.base.account), Some(&d.key.region), Some(&d.key.trail))
+                .scope(
+                    Some(&d.key.base.account),
+                    Some(&d.key.region),
+                    Some(&d.key.trail),
+                )
                 .path(&d.src.display)
                 .period(start, end)
         };
@@ -414,7 +403,12 @@ mod tests {
 
     #[test]
     fn missing_fields_are_named() {
-        for field in ["digestEndTime", "digestS3Object", "logFiles", "awsAccountId"] {
+        for field in [
+            "digestEndTime",
+            "digestS3Object",
+            "logFiles",
+            "awsAccountId",
+        ] {
             let mut v = sample();
             v.as_object_mut().unwrap().remove(field);
             let e = parse(v.to_string().as_bytes(), "00").unwrap_err();
@@ -422,7 +416,9 @@ mod tests {
         }
         let mut v = sample();
         v["logFiles"][0]["hashValue"] = 5.into();
-        assert!(parse(v.to_string().as_bytes(), "00").unwrap_err().contains("hashValue"));
+        assert!(parse(v.to_string().as_bytes(), "00")
+            .unwrap_err()
+            .contains("hashValue"));
         assert!(parse(b"[1,2]", "00").is_err());
         assert!(parse(b"{\"digestEndTime\":", "00").is_err());
         assert!(parse(&[0xff, 0xfe, 0x00], "00").is_err());

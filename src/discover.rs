@@ -1,16 +1,24 @@
-//! Discovery: the only code that walks the inputs. Read-only, never follows links.
+//! Discovery and ingestion: the only code that opens the inputs. Read-only, never follows
+//! links, reads every file exactly once.
 //!
-//! Every file under every input is classified by S3 key shape (`s3key.rs`) or, for JSON
-//! exports, by JSON shape: log files, digests, signature sidecars (`DIGEST.head.json`),
-//! public keys, configuration exports, other bucket objects (counted and skipped), and
-//! anything else (listed as `input_ignored`). Log files and digests are only located here:
-//! their stages read them once, and report their size and SHA-256 for the manifest.
-//! Every other file is read and hashed here. Nothing is ever opened for writing.
+//! Each input (folder, single file, or `.tar`/`.tar.gz`/`.zip` read in place by
+//! `archive.rs`) is turned into a stream of files. Each file is classified by S3 key shape
+//! (`s3key.rs`) or, for exports, by JSON shape, then handed to a rayon worker that does
+//! everything that file needs in one pass: a log file is inflated, hashed and parsed
+//! (`logfile.rs`), a digest parsed (`digest.rs`), a sidecar, key or configuration export
+//! parsed; every file is hashed for the chain-of-custody manifest. Files that are not
+//! evidence are hashed by streaming, never held in memory. Only small results survive a
+//! file, so memory is bounded by the number of files in flight, not by the bundle.
 
+use crate::archive::{self, Event};
 use crate::config::{self, ConfigFile};
+use crate::digest::{self, DigestFile};
 use crate::error::{Error, Result};
-use crate::findings::{Evidence, Finding, Kind, Severity};
+use crate::findings::{Finding, Kind, Severity};
+use crate::logfile::{self, LogResult};
+use crate::progress::Progress;
 use crate::s3key::{self, DigestKey, KeyShape, LogKey};
+use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -19,12 +27,11 @@ use std::path::{Path, PathBuf};
 /// Largest JSON export (keys, configuration, sidecar) read into memory.
 pub const MAX_JSON_FILE: u64 = 64 << 20;
 
-/// A file inside an input: how the report names it, and where it is on disk.
+/// A file inside an input, as the report names it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Source {
     /// `/`-separated path relative to its input (prefixed by the input when there are several).
     pub display: String,
-    pub fs_path: PathBuf,
 }
 
 /// One line of the chain-of-custody manifest.
@@ -56,11 +63,28 @@ pub struct KeyFile {
     pub region_hint: Option<String>,
 }
 
+/// A log file and what its single read found.
+#[derive(Debug, Clone)]
+pub struct LogItem {
+    pub src: Source,
+    pub key: LogKey,
+    pub result: LogResult,
+}
+
+/// Limits that make hostile files findings instead of crashes.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest inflated size of one log or digest file.
+    pub max_inflate: u64,
+}
+
 #[derive(Debug, Default)]
 pub struct Inventory {
     pub roots: Vec<String>,
-    pub logs: Vec<(Source, LogKey)>,
-    pub digests: Vec<(Source, DigestKey)>,
+    /// Sorted by path.
+    pub logs: Vec<LogItem>,
+    /// Sorted by canonical key, then path; sidecars attached.
+    pub digests: Vec<DigestFile>,
     /// By the canonical key of the digest the sidecar belongs to.
     pub sidecars: BTreeMap<String, Sidecar>,
     pub key_files: Vec<KeyFile>,
@@ -72,10 +96,55 @@ pub struct Inventory {
     pub ignored: u64,
 }
 
-/// Walk every input. Errors only when an input itself is missing or unusable.
-pub fn discover(inputs: &[PathBuf]) -> Result<Inventory> {
+/// What a file needs, decided from its name alone before it is read.
+#[derive(Debug, Clone)]
+enum Need {
+    Log(LogKey),
+    Digest(DigestKey),
+    Sidecar(String),
+    Json,
+    Pem,
+    /// Hashed for the manifest only.
+    HashOnly(&'static str),
+}
+
+fn need_of(display: &str) -> Need {
+    let name = display
+        .rsplit('/')
+        .next()
+        .unwrap_or(display)
+        .to_ascii_lowercase();
+    if let Some(digest_path) = display.strip_suffix(".head.json") {
+        if let KeyShape::Digest(k) = s3key::classify(digest_path) {
+            return Need::Sidecar(k.canonical);
+        }
+    }
+    match s3key::classify(display) {
+        KeyShape::Log(k) => Need::Log(k),
+        KeyShape::Digest(k) => Need::Digest(k),
+        KeyShape::OtherBucketObject => Need::HashOnly("skipped"),
+        KeyShape::Unknown if name.ends_with(".json") => Need::Json,
+        KeyShape::Unknown if name.ends_with(".pem") || name.ends_with(".pub") => Need::Pem,
+        KeyShape::Unknown => Need::HashOnly("ignored"),
+    }
+}
+
+/// The result of reading one file.
+enum Item {
+    Log(LogItem, ManifestEntry),
+    Digest(Box<DigestFile>, ManifestEntry),
+    Sidecar(String, Sidecar, ManifestEntry),
+    Key(KeyFile, ManifestEntry),
+    Config(ConfigFile, ManifestEntry),
+    Skipped(ManifestEntry),
+    Ignored(ManifestEntry, Finding),
+}
+
+/// Read every input. Errors only when an input itself is missing or cannot be opened.
+pub fn discover(inputs: &[PathBuf], limits: Limits, progress: &Progress) -> Result<Inventory> {
     let mut inv = Inventory::default();
     let several = inputs.len() > 1;
+    let mut items: Vec<Item> = Vec::new();
     for root in inputs {
         let meta = std::fs::metadata(root).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => Error::InputMissing(root.clone()),
@@ -84,19 +153,41 @@ pub fn discover(inputs: &[PathBuf]) -> Result<Inventory> {
                 source: e,
             },
         })?;
-        let root_label = root.to_string_lossy().replace('\\', "/");
-        inv.roots.push(root_label.clone());
+        let label = root.to_string_lossy().replace('\\', "/");
+        inv.roots.push(label.clone());
+        let prefix = several.then(|| label.trim_end_matches('/').to_owned());
+        let shown = |rel: &str| match &prefix {
+            Some(p) => format!("{p}/{rel}"),
+            None => rel.to_owned(),
+        };
         if meta.is_file() {
-            if is_archive(root) {
-                return Err(Error::ArchiveUnsupported(root.clone()));
+            if let Some(kind) = archive::kind_of(root) {
+                // The archive itself is the object handed over: it goes into the manifest.
+                items.push(Item::Skipped(ManifestEntry {
+                    path: label.clone(),
+                    role: "archive",
+                    size: meta.len(),
+                    sha256: hash_file(root).ok(),
+                }));
+                progress.add_total(meta.len());
+                read_archive(root, kind, &shown, limits, progress, &mut items)?;
+                continue;
             }
             let name = root
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            classify_file(&mut inv, name, root.clone(), meta.len());
+            progress.add_total(meta.len());
+            items.push(ingest_path(
+                shown(&name),
+                root,
+                meta.len(),
+                limits,
+                progress,
+            ));
             continue;
         }
+        let mut files: Vec<(String, PathBuf, u64)> = Vec::new();
         let walker = walkdir::WalkDir::new(root)
             .follow_links(false)
             .sort_by_file_name();
@@ -106,15 +197,15 @@ pub fn discover(inputs: &[PathBuf]) -> Result<Inventory> {
                 Err(e) => {
                     let p = e
                         .path()
-                        .map(|p| display_of(root, p, several, &root_label))
-                        .unwrap_or_else(|| root_label.clone());
-                    inv.ignored += 1;
-                    inv.findings.push(
-                        Finding::new(Kind::InputIgnored)
-                            .severity(Severity::Low)
-                            .message(format!("cannot read {p}: {e}"))
-                            .path(p),
-                    );
+                        .map(|p| shown(&relative(root, p)))
+                        .unwrap_or_else(|| label.clone());
+                    items.push(ignored(
+                        &p,
+                        0,
+                        None,
+                        &format!("cannot be read: {e}"),
+                        Severity::Low,
+                    ));
                     continue;
                 }
             };
@@ -122,182 +213,327 @@ pub fn discover(inputs: &[PathBuf]) -> Result<Inventory> {
             if ft.is_dir() {
                 continue;
             }
-            let display = display_of(root, entry.path(), several, &root_label);
+            let display = shown(&relative(root, entry.path()));
             if ft.is_symlink() {
-                inv.ignored += 1;
-                inv.manifest.push(ManifestEntry {
-                    path: display.clone(),
-                    role: "ignored",
-                    size: 0,
-                    sha256: None,
-                });
-                inv.findings.push(
-                    Finding::new(Kind::InputIgnored)
-                        .message(format!(
-                            "{display} is a symbolic link: not followed (evidence is read only where it sits)"
-                        ))
-                        .path(display),
-                );
+                items.push(ignored(
+                    &display,
+                    0,
+                    None,
+                    "a symbolic link: not followed (evidence is read only where it sits)",
+                    Severity::Info,
+                ));
                 continue;
             }
             if !ft.is_file() {
-                inv.ignored += 1;
-                inv.findings.push(
-                    Finding::new(Kind::InputIgnored)
-                        .message(format!("{display} is not a regular file"))
-                        .path(display),
-                );
+                items.push(ignored(
+                    &display,
+                    0,
+                    None,
+                    "not a regular file",
+                    Severity::Info,
+                ));
                 continue;
             }
             let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
-            classify_file(&mut inv, display, entry.path().to_path_buf(), size);
+            progress.add_total(size);
+            files.push((display, entry.into_path(), size));
         }
+        let read: Vec<Item> = files
+            .par_iter()
+            .map(|(display, path, size)| {
+                ingest_path(display.clone(), path, *size, limits, progress)
+            })
+            .collect();
+        items.extend(read);
     }
-    inv.manifest.sort();
+    assemble(&mut inv, items);
     Ok(inv)
 }
 
-fn is_archive(p: &Path) -> bool {
-    let n = p.to_string_lossy().to_ascii_lowercase();
-    [".tar", ".tar.gz", ".tgz", ".zip"]
-        .iter()
-        .any(|s| n.ends_with(s))
-}
-
-fn display_of(root: &Path, p: &Path, several: bool, root_label: &str) -> String {
-    let rel = p.strip_prefix(root).unwrap_or(p);
-    let rel = rel
+fn relative(root: &Path, p: &Path) -> String {
+    p.strip_prefix(root)
+        .unwrap_or(p)
         .components()
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect::<Vec<_>>()
-        .join("/");
-    if several {
-        format!("{}/{}", root_label.trim_end_matches('/'), rel)
-    } else {
-        rel
+        .join("/")
+}
+
+/// Stream an archive's entries to the worker pool: one reader thread, bounded hand-over.
+fn read_archive(
+    root: &Path,
+    kind: archive::ArchiveKind,
+    shown: &dyn Fn(&str) -> String,
+    limits: Limits,
+    progress: &Progress,
+    items: &mut Vec<Item>,
+) -> Result<()> {
+    let label = root.to_string_lossy().replace('\\', "/");
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(String, Need, Vec<u8>, u64)>(
+        rayon::current_num_threads() * 2,
+    );
+    let mut local: Vec<Item> = Vec::new();
+    let walked = std::thread::scope(|s| {
+        let workers = s.spawn(|| {
+            rx.into_iter()
+                .par_bridge()
+                .map(|(display, need, bytes, size)| {
+                    ingest_bytes(display, need, bytes, size, limits, progress)
+                })
+                .collect::<Vec<Item>>()
+        });
+        let counter = |n: u64| progress.advance(n);
+        let mut on_entry = |ev: Event<'_>| -> std::io::Result<()> {
+            match ev {
+                Event::Rejected { name, reason } => {
+                    local.push(ignored(
+                        &shown(&name),
+                        0,
+                        None,
+                        &format!("archive entry {reason}"),
+                        Severity::Low,
+                    ));
+                }
+                Event::File { name, size, reader } => {
+                    let display = shown(&name);
+                    match need_of(&display) {
+                        Need::HashOnly(role) => {
+                            let sha = hash_reader(reader).ok();
+                            local.push(hash_only(display, role, size, sha));
+                        }
+                        need => {
+                            let cap = match need {
+                                Need::Json | Need::Pem | Need::Sidecar(_) => MAX_JSON_FILE,
+                                _ => limits.max_inflate,
+                            };
+                            match read_capped(reader, cap) {
+                                Ok(bytes) => {
+                                    // The channel only closes if the workers died: stop reading then.
+                                    if tx.send((display, need, bytes, size)).is_err() {
+                                        return Err(std::io::Error::other("worker pool stopped"));
+                                    }
+                                }
+                                Err(why) => {
+                                    local.push(ignored(&display, size, None, &why, Severity::Low))
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            Ok(())
+        };
+        let walked = archive::walk(root, kind, &counter, &mut on_entry);
+        drop(tx);
+        let read = workers.join().unwrap_or_default();
+        (walked, read)
+    });
+    let (walked, read) = walked;
+    items.extend(read);
+    items.append(&mut local);
+    if let Err(e) = walked {
+        if items.len() <= 1 {
+            // Nothing could be read at all: the archive is not usable as an input.
+            return Err(Error::InputUnreadable {
+                path: root.to_path_buf(),
+                source: e,
+            });
+        }
+        items.push(Item::Ignored(
+            ManifestEntry {
+                path: label.clone(),
+                role: "archive",
+                size: 0,
+                sha256: None,
+            },
+            Finding::new(Kind::InputIgnored)
+                .severity(Severity::Medium)
+                .path(&label)
+                .message(format!(
+                    "archive {label} is corrupt or truncated ({e}); entries after the damage were not read"
+                )),
+        ));
+    }
+    Ok(())
+}
+
+fn ingest_path(
+    display: String,
+    path: &Path,
+    size: u64,
+    limits: Limits,
+    progress: &Progress,
+) -> Item {
+    let need = need_of(&display);
+    let item = match need {
+        Need::HashOnly(role) => hash_only(display, role, size, hash_file(path).ok()),
+        need => {
+            let cap = match need {
+                Need::Json | Need::Pem | Need::Sidecar(_) => MAX_JSON_FILE,
+                // A compressed file larger than its inflate limit cannot be a real one.
+                _ => limits.max_inflate,
+            };
+            match read_limited(path, cap) {
+                Ok(bytes) => {
+                    progress.advance(size);
+                    return ingest_bytes(display, need, bytes, size, limits, progress);
+                }
+                Err(why) => ignored_need(&display, size, &need, &why),
+            }
+        }
+    };
+    progress.advance(size);
+    progress.file_done();
+    item
+}
+
+/// A file of a kind we need whose bytes could not be read: for logs and digests that is a
+/// finding of their own kind, so that a listed file is never silently missing.
+fn ignored_need(display: &str, size: u64, need: &Need, why: &str) -> Item {
+    match need {
+        Need::Log(k) => {
+            let result = LogResult {
+                file_size: size,
+                error: Some(why.to_owned()),
+                ..LogResult::default()
+            };
+            Item::Log(
+                LogItem {
+                    src: Source {
+                        display: display.to_owned(),
+                    },
+                    key: k.clone(),
+                    result,
+                },
+                ManifestEntry {
+                    path: display.to_owned(),
+                    role: "log",
+                    size,
+                    sha256: None,
+                },
+            )
+        }
+        Need::Digest(k) => {
+            let d = digest::unreadable(display, k.clone(), size, why);
+            Item::Digest(
+                Box::new(d),
+                ManifestEntry {
+                    path: display.to_owned(),
+                    role: "digest",
+                    size,
+                    sha256: None,
+                },
+            )
+        }
+        _ => ignored(display, size, None, why, Severity::Low),
     }
 }
 
-fn classify_file(inv: &mut Inventory, display: String, fs_path: PathBuf, size: u64) {
-    let src = Source {
-        display: display.clone(),
-        fs_path,
+/// Everything one file needs, from its bytes. Runs on a worker thread.
+fn ingest_bytes(
+    display: String,
+    need: Need,
+    bytes: Vec<u8>,
+    size: u64,
+    limits: Limits,
+    progress: &Progress,
+) -> Item {
+    let sha = hex_sha256(&bytes);
+    let entry = |role: &'static str| ManifestEntry {
+        path: display.clone(),
+        role,
+        size: bytes.len() as u64,
+        sha256: Some(sha.clone()),
     };
     let name = display.rsplit('/').next().unwrap_or(&display).to_owned();
-    if let Some(digest_path) = display.strip_suffix(".head.json") {
-        if let KeyShape::Digest(k) = s3key::classify(digest_path) {
-            read_sidecar(inv, src, size, k.canonical);
-            return;
+    let item = match need {
+        Need::Log(key) => {
+            let mut result = LogResult {
+                file_size: bytes.len() as u64,
+                file_sha256: Some(sha.clone()),
+                ..LogResult::default()
+            };
+            logfile::with_buffer(|buf| {
+                logfile::analyse_compressed(&bytes, limits.max_inflate, buf, &mut result)
+            });
+            let m = entry("log");
+            Item::Log(
+                LogItem {
+                    src: Source {
+                        display: display.clone(),
+                    },
+                    key,
+                    result,
+                },
+                m,
+            )
         }
-    }
-    match s3key::classify(&display) {
-        KeyShape::Log(k) => inv.logs.push((src, k)),
-        KeyShape::Digest(k) => inv.digests.push((src, k)),
-        KeyShape::OtherBucketObject => {
-            inv.skipped += 1;
-            hash_into_manifest(inv, &src, "skipped", size);
+        Need::Digest(key) => {
+            let d = digest::from_bytes(&display, key, &bytes, sha.clone(), limits.max_inflate);
+            Item::Digest(Box::new(d), entry("digest"))
         }
-        KeyShape::Unknown => classify_by_content(inv, src, name, size),
-    }
+        Need::Sidecar(canonical) => match sidecar_of(&display, &bytes) {
+            Ok(s) => Item::Sidecar(canonical, s, entry("signature")),
+            Err(why) => Item::Ignored(
+                entry("signature"),
+                ignored_finding(&display, &why, Severity::Info),
+            ),
+        },
+        Need::Pem => {
+            if String::from_utf8_lossy(&bytes).contains("PUBLIC KEY-----") {
+                Item::Key(
+                    KeyFile {
+                        path: display.clone(),
+                        region_hint: s3key::region_in_name(&name),
+                        bytes: bytes.clone(),
+                        json: None,
+                    },
+                    entry("keys"),
+                )
+            } else {
+                Item::Ignored(
+                    entry("ignored"),
+                    ignored_finding(&display, "not a PEM public key", Severity::Info),
+                )
+            }
+        }
+        Need::Json => match serde_json::from_slice::<serde_json::Value>(&bytes) {
+            Err(e) => Item::Ignored(
+                entry("ignored"),
+                ignored_finding(&display, &format!("not valid JSON ({e})"), Severity::Info),
+            ),
+            Ok(json) if json.get("PublicKeyList").is_some() => Item::Key(
+                KeyFile {
+                    path: display.clone(),
+                    bytes: Vec::new(),
+                    json: Some(json),
+                    region_hint: s3key::region_in_name(&name),
+                },
+                entry("keys"),
+            ),
+            Ok(json) if config::classify(&json, &name).is_some() => Item::Config(
+                ConfigFile {
+                    path: display.clone(),
+                    file_name: name,
+                    json,
+                },
+                entry("config"),
+            ),
+            Ok(_) => Item::Ignored(
+                entry("ignored"),
+                ignored_finding(&display, "JSON of no known export shape", Severity::Info),
+            ),
+        },
+        Need::HashOnly(role) => hash_only(display.clone(), role, size, Some(sha.clone())),
+    };
+    progress.file_done();
+    item
 }
 
-fn classify_by_content(inv: &mut Inventory, src: Source, name: String, size: u64) {
-    let lower = name.to_ascii_lowercase();
-    let looks_json = lower.ends_with(".json");
-    let looks_pem = lower.ends_with(".pem") || lower.ends_with(".pub");
-    if !(looks_json || looks_pem) {
-        hash_into_manifest(inv, &src, "ignored", size);
-        ignore(inv, &src.display, "not a CloudTrail object, key or configuration export");
-        return;
-    }
-    let bytes = match read_limited(&src.fs_path, MAX_JSON_FILE) {
-        Ok(b) => b,
-        Err(reason) => {
-            inv.manifest.push(ManifestEntry {
-                path: src.display.clone(),
-                role: "ignored",
-                size,
-                sha256: None,
-            });
-            ignore(inv, &src.display, &reason);
-            return;
-        }
-    };
-    let sha = hex_sha256(&bytes);
-    if looks_pem {
-        let text = String::from_utf8_lossy(&bytes);
-        let role = if text.contains("PUBLIC KEY-----") {
-            inv.key_files.push(KeyFile {
-                path: src.display.clone(),
-                bytes: bytes.clone(),
-                json: None,
-                region_hint: s3key::region_in_name(&name),
-            });
-            "keys"
-        } else {
-            ignore(inv, &src.display, "not a PEM public key");
-            "ignored"
-        };
-        inv.manifest.push(entry(&src, role, &bytes, sha));
-        return;
-    }
-    let json: serde_json::Value = match serde_json::from_slice(&bytes) {
-        Ok(v) => v,
-        Err(e) => {
-            inv.manifest.push(entry(&src, "ignored", &bytes, sha));
-            ignore(inv, &src.display, &format!("not valid JSON ({e})"));
-            return;
-        }
-    };
-    let role = if json.get("PublicKeyList").is_some() {
-        inv.key_files.push(KeyFile {
-            path: src.display.clone(),
-            bytes: Vec::new(),
-            json: Some(json),
-            region_hint: s3key::region_in_name(&name),
-        });
-        "keys"
-    } else if config::classify(&json, &name).is_some() {
-        inv.configs.push(ConfigFile {
-            path: src.display.clone(),
-            file_name: name,
-            json,
-        });
-        "config"
-    } else {
-        ignore(inv, &src.display, "JSON of no known export shape");
-        "ignored"
-    };
-    inv.manifest.push(entry(&src, role, &bytes, sha));
-}
-
-fn read_sidecar(inv: &mut Inventory, src: Source, size: u64, digest_canonical: String) {
-    let bytes = match read_limited(&src.fs_path, MAX_JSON_FILE) {
-        Ok(b) => b,
-        Err(reason) => {
-            inv.manifest.push(ManifestEntry {
-                path: src.display.clone(),
-                role: "signature",
-                size,
-                sha256: None,
-            });
-            ignore(inv, &src.display, &reason);
-            return;
-        }
-    };
-    let sha = hex_sha256(&bytes);
-    inv.manifest.push(entry(&src, "signature", &bytes, sha));
-    let json: serde_json::Value = match serde_json::from_slice(&bytes) {
-        Ok(v) => v,
-        Err(e) => {
-            ignore(
-                inv,
-                &src.display,
-                &format!("signature sidecar is not valid JSON ({e}); the digest's signature is taken from the next digest if there is one"),
-            );
-            return;
-        }
-    };
+fn sidecar_of(display: &str, bytes: &[u8]) -> std::result::Result<Sidecar, String> {
+    let json: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        format!("signature sidecar is not valid JSON ({e}); the digest's signature is taken from the next digest if there is one")
+    })?;
     // S3 user metadata keys are case-insensitive; the CLI prints them lower-case.
     let meta = json
         .as_object()
@@ -308,50 +544,117 @@ fn read_sidecar(inv: &mut Inventory, src: Source, size: u64, digest_canonical: S
             .and_then(|(_, v)| v.as_str())
             .map(str::to_owned)
     };
-    let sidecar = Sidecar {
-        path: src.display.clone(),
+    Ok(Sidecar {
+        path: display.to_owned(),
         signature: field("signature"),
         algorithm: field("signature-algorithm"),
-    };
-    inv.sidecars.insert(digest_canonical, sidecar);
+    })
 }
 
-fn entry(src: &Source, role: &'static str, bytes: &[u8], sha: String) -> ManifestEntry {
-    ManifestEntry {
-        path: src.display.clone(),
-        role,
-        size: bytes.len() as u64,
-        sha256: Some(sha),
-    }
-}
-
-fn ignore(inv: &mut Inventory, path: &str, why: &str) {
-    inv.ignored += 1;
-    inv.findings.push(
-        Finding::new(Kind::InputIgnored)
-            .message(format!("{path} ignored: {why}"))
-            .path(path)
-            .evidence(Evidence::default()),
-    );
-}
-
-/// Hash a file by streaming it (it may be large and is not needed in memory).
-fn hash_into_manifest(inv: &mut Inventory, src: &Source, role: &'static str, size: u64) {
-    let sha = hash_file(&src.fs_path).ok();
-    inv.manifest.push(ManifestEntry {
-        path: src.display.clone(),
+fn hash_only(display: String, role: &'static str, size: u64, sha: Option<String>) -> Item {
+    let m = ManifestEntry {
+        path: display.clone(),
         role,
         size,
         sha256: sha,
+    };
+    if role == "skipped" {
+        Item::Skipped(m)
+    } else {
+        let f = ignored_finding(
+            &display,
+            "not a CloudTrail object, key or configuration export",
+            Severity::Info,
+        );
+        Item::Ignored(m, f)
+    }
+}
+
+fn ignored(display: &str, size: u64, sha: Option<String>, why: &str, severity: Severity) -> Item {
+    Item::Ignored(
+        ManifestEntry {
+            path: display.to_owned(),
+            role: "ignored",
+            size,
+            sha256: sha,
+        },
+        ignored_finding(display, why, severity),
+    )
+}
+
+fn ignored_finding(display: &str, why: &str, severity: Severity) -> Finding {
+    Finding::new(Kind::InputIgnored)
+        .severity(severity)
+        .message(format!("{display} ignored: {why}"))
+        .path(display)
+}
+
+/// Sort every item into the inventory, deterministically whatever order workers finished in.
+fn assemble(inv: &mut Inventory, items: Vec<Item>) {
+    for item in items {
+        match item {
+            Item::Log(l, m) => {
+                inv.logs.push(l);
+                inv.manifest.push(m);
+            }
+            Item::Digest(d, m) => {
+                inv.digests.push(*d);
+                inv.manifest.push(m);
+            }
+            Item::Sidecar(c, s, m) => {
+                inv.sidecars.insert(c, s);
+                inv.manifest.push(m);
+            }
+            Item::Key(k, m) => {
+                inv.key_files.push(k);
+                inv.manifest.push(m);
+            }
+            Item::Config(c, m) => {
+                inv.configs.push(c);
+                inv.manifest.push(m);
+            }
+            Item::Skipped(m) => {
+                if m.role == "skipped" {
+                    inv.skipped += 1;
+                }
+                inv.manifest.push(m);
+            }
+            Item::Ignored(m, f) => {
+                inv.ignored += 1;
+                inv.manifest.push(m);
+                inv.findings.push(f);
+            }
+        }
+    }
+    inv.logs.sort_by(|a, b| a.src.display.cmp(&b.src.display));
+    inv.digests.sort_by(|a, b| {
+        (&a.key.canonical, &a.src.display).cmp(&(&b.key.canonical, &b.src.display))
     });
+    inv.key_files.sort_by(|a, b| a.path.cmp(&b.path));
+    inv.configs.sort_by(|a, b| a.path.cmp(&b.path));
+    // Two sidecars for one digest (two copies of the bucket): the first path wins, as in
+    // `chain::Index`; the BTreeMap insert above kept the last, so redo it in path order.
+    let mut sidecars: Vec<(String, Sidecar)> =
+        std::mem::take(&mut inv.sidecars).into_iter().collect();
+    sidecars.sort_by(|a, b| a.1.path.cmp(&b.1.path));
+    for (c, s) in sidecars.into_iter().rev() {
+        inv.sidecars.insert(c, s);
+    }
+    for d in &mut inv.digests {
+        d.sidecar = inv.sidecars.get(&d.key.canonical).cloned();
+    }
+    inv.manifest.sort();
 }
 
 pub fn hash_file(p: &Path) -> std::io::Result<String> {
-    let mut f = std::fs::File::open(p)?;
+    hash_reader(&mut std::fs::File::open(p)?)
+}
+
+fn hash_reader(r: &mut dyn Read) -> std::io::Result<String> {
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     loop {
-        let n = f.read(&mut buf)?;
+        let n = r.read(&mut buf)?;
         if n == 0 {
             break;
         }
@@ -362,13 +665,19 @@ pub fn hash_file(p: &Path) -> std::io::Result<String> {
 
 /// Read a whole file, refusing more than `limit` bytes. The error is a sentence for a finding.
 pub fn read_limited(p: &Path, limit: u64) -> std::result::Result<Vec<u8>, String> {
-    let f = std::fs::File::open(p).map_err(|e| format!("cannot open: {e}"))?;
+    let mut f = std::fs::File::open(p).map_err(|e| format!("cannot open: {e}"))?;
+    read_capped(&mut f, limit)
+}
+
+fn read_capped(r: &mut dyn Read, limit: u64) -> std::result::Result<Vec<u8>, String> {
     let mut buf = Vec::new();
-    f.take(limit.saturating_add(1))
+    r.take(limit.saturating_add(1))
         .read_to_end(&mut buf)
         .map_err(|e| format!("cannot read: {e}"))?;
     if buf.len() as u64 > limit {
-        return Err(format!("larger than the {limit}-byte limit for this kind of file"));
+        return Err(format!(
+            "larger than the {limit}-byte limit for this kind of file"
+        ));
     }
     Ok(buf)
 }
@@ -391,6 +700,12 @@ pub fn hex(b: &[u8]) -> String {
 mod tests {
     use super::*;
 
+    fn limits() -> Limits {
+        Limits {
+            max_inflate: 1 << 20,
+        }
+    }
+
     #[test]
     fn hex_is_lowercase() {
         assert_eq!(hex(&[0x00, 0xab, 0xff]), "00abff");
@@ -405,25 +720,41 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let root = d.path();
         std::fs::create_dir_all(root.join("keys")).unwrap();
-        std::fs::write(root.join("keys/list-public-keys.us-east-1.json"), br#"{"PublicKeyList":[]}"#).unwrap();
+        std::fs::write(
+            root.join("keys/list-public-keys.us-east-1.json"),
+            br#"{"PublicKeyList":[]}"#,
+        )
+        .unwrap();
         std::fs::write(root.join("notes.txt"), b"hello").unwrap();
         std::fs::write(root.join("broken.json"), b"{\"a\":").unwrap();
         #[cfg(unix)]
         std::os::unix::fs::symlink(root, root.join("loop")).unwrap();
-        let inv = discover(&[root.to_path_buf()]).unwrap();
+        let inv = discover(&[root.to_path_buf()], limits(), &Progress::new(false)).unwrap();
         assert_eq!(inv.key_files.len(), 1);
         assert_eq!(inv.key_files[0].region_hint.as_deref(), Some("us-east-1"));
-        let ignored: Vec<&str> = inv.findings.iter().filter_map(|f| f.path.as_deref()).collect();
+        let ignored: Vec<&str> = inv
+            .findings
+            .iter()
+            .filter_map(|f| f.path.as_deref())
+            .collect();
         assert!(ignored.contains(&"notes.txt"));
         assert!(ignored.contains(&"broken.json"));
         #[cfg(unix)]
         assert!(ignored.contains(&"loop"));
-        assert!(inv.manifest.iter().any(|m| m.path == "notes.txt" && m.sha256.is_some()));
+        assert!(inv
+            .manifest
+            .iter()
+            .any(|m| m.path == "notes.txt" && m.sha256.is_some()));
     }
 
     #[test]
     fn missing_input_is_an_error() {
-        let e = discover(&[PathBuf::from("/nonexistent/trailproof")]).unwrap_err();
+        let e = discover(
+            &[PathBuf::from("/nonexistent/trailproof")],
+            limits(),
+            &Progress::new(false),
+        )
+        .unwrap_err();
         assert!(matches!(e, Error::InputMissing(_)));
     }
 }

@@ -360,7 +360,12 @@ impl Finding {
     }
 
     /// Account, region and trail at once (any may be absent).
-    pub fn scope(mut self, account: Option<&str>, region: Option<&str>, trail: Option<&str>) -> Finding {
+    pub fn scope(
+        mut self,
+        account: Option<&str>,
+        region: Option<&str>,
+        trail: Option<&str>,
+    ) -> Finding {
         self.account = account.map(str::to_owned);
         self.region = region.map(str::to_owned);
         self.trail = trail.map(str::to_owned);
@@ -493,7 +498,10 @@ mod tests {
         assert_eq!(v, Verdict::Findings);
         assert_eq!(exit_status(v, &low, Severity::Medium), 0);
         assert_eq!(exit_status(v, &low, Severity::Low), 1);
-        assert_eq!(exit_status(Verdict::Inconclusive, &[], Severity::Critical), 1);
+        assert_eq!(
+            exit_status(Verdict::Inconclusive, &[], Severity::Critical),
+            1
+        );
         let info = vec![Finding::new(Kind::InputIgnored)];
         assert_eq!(Verdict::from_findings(&info, true), Verdict::Verified);
     }

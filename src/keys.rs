@@ -110,7 +110,9 @@ pub fn load(files: &[KeyFile]) -> KeyRing {
         }
     }
     for list in ring.keys.values_mut() {
-        list.sort_by(|a, b| (a.valid_from, a.valid_to, &a.source).cmp(&(b.valid_from, b.valid_to, &b.source)));
+        list.sort_by(|a, b| {
+            (a.valid_from, a.valid_to, &a.source).cmp(&(b.valid_from, b.valid_to, &b.source))
+        });
     }
     ring
 }
@@ -154,7 +156,9 @@ fn load_list(ring: &mut KeyRing, path: &str, json: &serde_json::Value) {
                 continue;
             }
         }
-        let from = item.get("ValidityStartTime").and_then(crate::time::from_json);
+        let from = item
+            .get("ValidityStartTime")
+            .and_then(crate::time::from_json);
         let to = item.get("ValidityEndTime").and_then(crate::time::from_json);
         ring.add(PublicKey {
             fingerprint: fp,
@@ -261,7 +265,9 @@ mod tests {
             assert!(ring.keys.is_empty());
             assert!(!ring.findings.is_empty());
         }
-        assert!(parse_pem(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----").is_err());
+        assert!(
+            parse_pem(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----").is_err()
+        );
         assert!(parse_pem(b"-----BEGIN PUBLIC KEY-----\n%%%\n-----END PUBLIC KEY-----").is_err());
         assert!(parse_pem(&[0xff, 0xfe]).is_err());
     }
@@ -277,7 +283,10 @@ mod tests {
         let k = &list[0];
         let inside = k.valid_from.unwrap() + 1;
         assert!(matches!(ring.lookup(fp, inside), Lookup::Found(_)));
-        assert!(matches!(ring.lookup(&fp.to_uppercase(), inside), Lookup::Found(_)));
+        assert!(matches!(
+            ring.lookup(&fp.to_uppercase(), inside),
+            Lookup::Found(_)
+        ));
         assert!(matches!(
             ring.lookup(fp, k.valid_from.unwrap() - 86_400 * 365),
             Lookup::NotValidThen(_) | Lookup::Found(_)

@@ -12,6 +12,7 @@
 //! `run` is the whole job for `trailproof verify`; `main.rs` only parses arguments and
 //! maps the outcome to an exit status.
 
+pub mod archive;
 pub mod chain;
 pub mod cli;
 pub mod config;
@@ -23,6 +24,7 @@ pub mod findings;
 pub mod gzip;
 pub mod keys;
 pub mod logfile;
+pub mod progress;
 pub mod report;
 pub mod s3key;
 pub mod time;
@@ -48,29 +50,34 @@ pub fn run(opts: &Options) -> Result<Report> {
 }
 
 fn verify_bundle(opts: &Options) -> Result<Report> {
-    // Discover.
-    let mut inv = discover::discover(&opts.paths)?;
+    // Discover: every file read once, in parallel (logs inflated, hashed and parsed).
+    let progress = progress::Progress::new(opts.progress);
+    let limits = discover::Limits {
+        max_inflate: opts.max_inflate,
+    };
+    let inv = discover::discover(&opts.paths, limits, &progress);
+    progress.finish();
+    let mut inv = inv?;
     if !opts.accounts.is_empty() {
-        inv.logs.retain(|(_, k)| opts.accounts.contains(&k.base.account));
-        inv.digests.retain(|(_, k)| opts.accounts.contains(&k.base.account));
+        inv.logs
+            .retain(|l| opts.accounts.contains(&l.key.base.account));
+        inv.digests
+            .retain(|d| opts.accounts.contains(&d.key.base.account));
     }
     for p in &opts.public_keys {
         inv.key_files.push(read_key_arg(p)?);
     }
 
-    // Verify: keys, digests, chains.
+    // Verify: keys, digest signatures, chains, log files against verified digests.
     let ring = keys::load(&inv.key_files);
-    let mut digests = digest::read_all(&inv.digests, &inv.sidecars, opts.max_inflate);
+    let mut digests = std::mem::take(&mut inv.digests);
     let index = chain::Index::new(&digests);
     let next = index.next_signatures(&digests);
     digest::verify_all(&mut digests, &next, &ring);
 
     let window = window(opts, &digests, &inv.logs);
     let chains = chain::check(&digests, &index, window);
-
-    // Log files: one pass each, then against the verified digests.
-    let log_results = logfile::read_all(&inv.logs, opts.max_inflate);
-    let log_check = verify::check(&inv.logs, &log_results, &digests, window);
+    let log_check = verify::check(&inv.logs, &digests, window);
 
     // Configuration.
     let cfg = config::analyze(&inv.configs, opts.trail.as_deref());
@@ -81,7 +88,6 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
         digests: &digests,
         missing: &chains.missing,
         logs: &inv.logs,
-        results: &log_results,
         statuses: &log_check.status,
         listed_per_hour: &log_check.listed_per_hour,
         config: &cfg,
@@ -107,27 +113,13 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
         let (s, e) = d.period();
         s < window.1 && e > window.0
     };
-    let provable = digests.iter().any(|d| d.status.is_verified() && in_window(d));
+    let provable = digests
+        .iter()
+        .any(|d| d.status.is_verified() && in_window(d));
     let verdict = Verdict::from_findings(&findings, provable);
     let status = exit_status(verdict, &findings, opts.fail_on);
 
     let mut manifest = inv.manifest;
-    for d in &digests {
-        manifest.push(discover::ManifestEntry {
-            path: d.src.display.clone(),
-            role: "digest",
-            size: d.file_size,
-            sha256: d.file_sha256.clone(),
-        });
-    }
-    for ((src, _), r) in inv.logs.iter().zip(&log_results) {
-        manifest.push(discover::ManifestEntry {
-            path: src.display.clone(),
-            role: "log",
-            size: r.file_size,
-            sha256: r.file_sha256.clone(),
-        });
-    }
     for p in &opts.public_keys {
         if let Ok(sha) = discover::hash_file(p) {
             manifest.push(discover::ManifestEntry {
@@ -148,9 +140,9 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
         digests_in_window: digests.iter().filter(|d| in_window(d)).count() as u64,
         log_files: inv.logs.len() as u64,
         log_files_valid: log_check.status.iter().filter(|s| s.valid).count() as u64,
-        log_files_unreadable: log_results.iter().filter(|r| r.error.is_some()).count() as u64,
+        log_files_unreadable: inv.logs.iter().filter(|l| l.result.error.is_some()).count() as u64,
         duplicate_log_files: cov.duplicate_log_files,
-        inflated_bytes: log_results.iter().map(|r| r.inflated_size).sum(),
+        inflated_bytes: inv.logs.iter().map(|l| l.result.inflated_size).sum(),
         events: cov.events,
         management_events: cov.management_events,
         verified_events: cov.verified_events,
@@ -159,19 +151,38 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
         config_files: inv.configs.len() as u64,
         skipped_bucket_objects: inv.skipped,
         ignored_files: inv.ignored,
-        regions: cov.regions.iter().map(|r| &r.region).collect::<BTreeSet<_>>().len() as u64,
-        accounts: cov.regions.iter().map(|r| &r.account).collect::<BTreeSet<_>>().len() as u64,
+        regions: cov
+            .regions
+            .iter()
+            .map(|r| &r.region)
+            .collect::<BTreeSet<_>>()
+            .len() as u64,
+        accounts: cov
+            .regions
+            .iter()
+            .map(|r| &r.account)
+            .collect::<BTreeSet<_>>()
+            .len() as u64,
         hours: cov.regions.iter().map(|r| r.hours_total).sum(),
         hours_covered: cov.regions.iter().map(|r| r.hours_covered).sum(),
         ..Summary::default()
     };
-    summary.digests_unverified = summary.digests - summary.digests_verified - summary.digests_unreadable;
+    summary.digests_unverified =
+        summary.digests - summary.digests_verified - summary.digests_unreadable;
     for sev in Severity::ALL {
-        summary.findings_by_severity.insert(sev.as_str().to_owned(), 0);
+        summary
+            .findings_by_severity
+            .insert(sev.as_str().to_owned(), 0);
     }
     for f in &findings {
-        *summary.findings_by_severity.entry(f.severity.as_str().to_owned()).or_default() += 1;
-        *summary.findings_by_kind.entry(f.kind.as_str().to_owned()).or_default() += 1;
+        *summary
+            .findings_by_severity
+            .entry(f.severity.as_str().to_owned())
+            .or_default() += 1;
+        *summary
+            .findings_by_kind
+            .entry(f.kind.as_str().to_owned())
+            .or_default() += 1;
     }
 
     Ok(Report {
@@ -191,21 +202,32 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
     })
 }
 
-/// The window: `--start/--end`, else the span of the readable digests, else of the log files.
-fn window(opts: &Options, digests: &[digest::DigestFile], logs: &[(discover::Source, s3key::LogKey)]) -> (i64, i64) {
+/// The window: `--start/--end`, else the whole hours the readable digests span, else the
+/// hours the log files span.
+fn window(
+    opts: &Options,
+    digests: &[digest::DigestFile],
+    logs: &[discover::LogItem],
+) -> (i64, i64) {
     let spans: Vec<(i64, i64)> = digests
         .iter()
         .filter_map(|d| d.content.as_ref().ok().map(|c| (c.start, c.end)))
         .collect();
     let (mut s, mut e) = if spans.is_empty() {
-        let lo = logs.iter().map(|(_, k)| k.time).min().unwrap_or(0);
-        let hi = logs.iter().map(|(_, k)| k.time).max().unwrap_or(0);
+        let lo = logs.iter().map(|l| l.key.time).min().unwrap_or(0);
+        let hi = logs.iter().map(|l| l.key.time).max().unwrap_or(0);
         (time::hour_floor(lo), time::hour_floor(hi) + time::HOUR)
     } else {
-        (
-            spans.iter().map(|p| p.0).min().unwrap_or(0),
-            spans.iter().map(|p| p.1).max().unwrap_or(0),
-        )
+        // Whole hours inside the digests' span: each region's hourly digests end at their
+        // own minute, so the raw span would leave every region but one a few minutes short.
+        let lo = spans.iter().map(|p| p.0).min().unwrap_or(0);
+        let hi = spans.iter().map(|p| p.1).max().unwrap_or(0);
+        let (alo, ahi) = (time::hour_ceil(lo), time::hour_floor(hi));
+        if alo < ahi {
+            (alo, ahi)
+        } else {
+            (lo, hi)
+        }
     };
     if let Some(t) = opts.start {
         s = t;
@@ -222,7 +244,7 @@ fn window(opts: &Options, digests: &[digest::DigestFile], logs: &[(discover::Sou
 fn evidence_summary(
     window: (i64, i64),
     digests: &[digest::DigestFile],
-    logs: &[(discover::Source, s3key::LogKey)],
+    logs: &[discover::LogItem],
     cov: &coverage::Coverage,
 ) -> EvidenceSummary {
     let mut ev = EvidenceSummary {
@@ -241,26 +263,33 @@ fn evidence_summary(
                 ev.verified_digests += 1;
             }
         }
-        ev.trails_seen.insert((d.key.trail.clone(), d.key.home_region.clone()));
+        ev.trails_seen
+            .insert((d.key.trail.clone(), d.key.home_region.clone()));
         if let Ok(c) = &d.content {
             ev.newest_digest_end = Some(ev.newest_digest_end.map_or(c.end, |n| n.max(c.end)));
-            let prefix = c.object.find("AWSLogs/").and_then(|i| c.object.get(..i)).unwrap_or("");
-            ev.locations.insert((c.bucket.clone(), prefix.trim_end_matches('/').to_owned()));
+            let prefix = c
+                .object
+                .find("AWSLogs/")
+                .and_then(|i| c.object.get(..i))
+                .unwrap_or("");
+            ev.locations
+                .insert((c.bucket.clone(), prefix.trim_end_matches('/').to_owned()));
         }
     }
-    for (_, k) in logs {
-        if k.time >= window.0 && k.time < window.1 {
-            ev.regions_with_evidence.insert(k.region.clone());
+    for l in logs {
+        if l.key.time >= window.0 && l.key.time < window.1 {
+            ev.regions_with_evidence.insert(l.key.region.clone());
         }
     }
     ev
 }
 
 fn read_key_arg(p: &std::path::Path) -> Result<KeyFile> {
-    let bytes = discover::read_limited(p, discover::MAX_JSON_FILE).map_err(|reason| Error::PublicKey {
-        path: p.to_path_buf(),
-        reason,
-    })?;
+    let bytes =
+        discover::read_limited(p, discover::MAX_JSON_FILE).map_err(|reason| Error::PublicKey {
+            path: p.to_path_buf(),
+            reason,
+        })?;
     let path = p.to_string_lossy().replace('\\', "/");
     let region_hint = s3key::region_in_name(&path);
     if let Ok(json) = serde_json::from_slice::<serde_json::Value>(&bytes) {

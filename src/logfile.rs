@@ -9,18 +9,13 @@
 //! Comparing the results with what verified digests list (`log_missing`,
 //! `log_hash_mismatch`, `log_unreadable`, `log_unreferenced`) is done in `verify.rs`.
 
-use crate::discover::{hex_sha256, read_limited, Source};
+use crate::discover::hex_sha256;
 use crate::findings::EventFacts;
 use crate::gzip::gunzip_single;
-use crate::s3key::LogKey;
 use crate::time;
-use rayon::prelude::*;
 use serde::Deserialize;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
-
-/// Largest compressed log file read (CloudTrail's are a few MB at most).
-const MAX_LOG_FILE: u64 = 1 << 30;
 
 /// Event names that weaken logging (`logging_tampering_event`), with the service that
 /// must have recorded them, plus StartLogging (kept to explain gaps).
@@ -81,26 +76,25 @@ pub struct LogResult {
     pub notable: Vec<Notable>,
 }
 
-/// Read every log file in parallel; results in the same order as `logs`.
-pub fn read_all(logs: &[(Source, LogKey)], max_inflate: u64) -> Vec<LogResult> {
-    logs.par_iter()
-        .map_init(Vec::new, |buf, (src, _)| read_one(src, max_inflate, buf))
-        .collect()
+thread_local! {
+    /// One inflate buffer per worker thread, reused for every file it reads.
+    static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-pub fn read_one(src: &Source, max_inflate: u64, buf: &mut Vec<u8>) -> LogResult {
-    let mut r = LogResult::default();
-    let raw = match read_limited(&src.fs_path, MAX_LOG_FILE) {
-        Ok(b) => b,
-        Err(e) => {
-            r.error = Some(e);
-            return r;
+/// Run `f` with this thread's reusable inflate buffer. A buffer that grew past 64 MiB for
+/// one huge file is released afterwards so that one file cannot pin memory for the run.
+pub fn with_buffer<T>(f: impl FnOnce(&mut Vec<u8>) -> T) -> T {
+    BUFFER.with(|b| match b.try_borrow_mut() {
+        Ok(mut buf) => {
+            let out = f(&mut buf);
+            if buf.capacity() > 64 << 20 {
+                *buf = Vec::new();
+            }
+            out
         }
-    };
-    r.file_size = raw.len() as u64;
-    r.file_sha256 = Some(hex_sha256(&raw));
-    analyse_compressed(&raw, max_inflate, buf, &mut r);
-    r
+        // Re-entered on the same thread (never in practice): use a fresh buffer.
+        Err(_) => f(&mut Vec::new()),
+    })
 }
 
 /// Inflate, hash and parse one gzip log file already in memory.
@@ -165,7 +159,8 @@ impl Record<'_> {
 }
 
 fn parse_records(bytes: &[u8], r: &mut LogResult) -> Result<(), String> {
-    let doc: Doc<'_> = serde_json::from_slice(bytes).map_err(|e| format!("not valid CloudTrail JSON ({e})"))?;
+    let doc: Doc<'_> =
+        serde_json::from_slice(bytes).map_err(|e| format!("not valid CloudTrail JSON ({e})"))?;
     // Duplicate records inside one file are counted once (by eventID).
     let mut seen: HashSet<&str> = HashSet::with_capacity(doc.records.len());
     for rec in &doc.records {
@@ -181,7 +176,9 @@ fn parse_records(bytes: &[u8], r: &mut LogResult) -> Result<(), String> {
             let h = r.hours.entry(time::hour_floor(t)).or_default();
             h.events += 1;
             h.management += u64::from(mgmt);
-            if let (Some(name), Some(source)) = (rec.event_name.as_deref(), rec.event_source.as_deref()) {
+            if let (Some(name), Some(source)) =
+                (rec.event_name.as_deref(), rec.event_source.as_deref())
+            {
                 if NOTABLE.iter().any(|(s, n)| *n == name && *s == source) {
                     r.notable.push(notable(rec, t, name, source));
                 }
@@ -192,14 +189,27 @@ fn parse_records(bytes: &[u8], r: &mut LogResult) -> Result<(), String> {
 }
 
 fn notable(rec: &Record<'_>, t: i64, name: &str, source: &str) -> Notable {
-    let ident: Option<serde_json::Value> = rec.user_identity.and_then(|v| serde_json::from_str(v.get()).ok());
-    let params: Option<serde_json::Value> = rec.request_parameters.and_then(|v| serde_json::from_str(v.get()).ok());
-    let pstr = |k: &str| params.as_ref().and_then(|p| p.get(k)).and_then(|v| v.as_str()).map(str::to_owned);
+    let ident: Option<serde_json::Value> = rec
+        .user_identity
+        .and_then(|v| serde_json::from_str(v.get()).ok());
+    let params: Option<serde_json::Value> = rec
+        .request_parameters
+        .and_then(|v| serde_json::from_str(v.get()).ok());
+    let pstr = |k: &str| {
+        params
+            .as_ref()
+            .and_then(|p| p.get(k))
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    };
     // The principal: the caller's ARN, else the session issuer's, else the invoking service.
     let principal = ident.as_ref().and_then(|i| {
         i.get("arn")
             .and_then(|v| v.as_str())
-            .or_else(|| i.pointer("/sessionContext/sessionIssuer/arn").and_then(|v| v.as_str()))
+            .or_else(|| {
+                i.pointer("/sessionContext/sessionIssuer/arn")
+                    .and_then(|v| v.as_str())
+            })
             .or_else(|| i.get("invokedBy").and_then(|v| v.as_str()))
             .map(str::to_owned)
     });
@@ -210,7 +220,11 @@ fn notable(rec: &Record<'_>, t: i64, name: &str, source: &str) -> Notable {
             event_time: time::fmt(t),
             principal,
             source_ip: rec.source_ip.as_deref().map(str::to_owned),
-            error_code: rec.error_code.as_deref().filter(|s| !s.is_empty()).map(str::to_owned),
+            error_code: rec
+                .error_code
+                .as_deref()
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
             event_id: rec.event_id.as_deref().map(str::to_owned),
         },
         event_source: source.to_owned(),
@@ -246,20 +260,37 @@ mod tests {
         assert_eq!(r.error, None);
         assert_eq!((r.events, r.management), (4, 2));
         let h11 = time::parse_iso("2025-01-06T11:00:00Z").unwrap();
-        assert_eq!(r.hours[&h11], HourCount { events: 1, management: 1 });
-        assert_eq!(r.hours[&(h11 + 3600)], HourCount { events: 3, management: 1 });
+        assert_eq!(
+            r.hours[&h11],
+            HourCount {
+                events: 1,
+                management: 1
+            }
+        );
+        assert_eq!(
+            r.hours[&(h11 + 3600)],
+            HourCount {
+                events: 3,
+                management: 1
+            }
+        );
     }
 
     #[test]
     fn keeps_notable_events_with_principal_and_error() {
-        let r = run(r#"{"Records":[{"eventTime":"2025-01-06T09:23:27Z","eventName":"StopLogging","eventSource":"cloudtrail.amazonaws.com",
+        let r = run(
+            r#"{"Records":[{"eventTime":"2025-01-06T09:23:27Z","eventName":"StopLogging","eventSource":"cloudtrail.amazonaws.com",
             "userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/svc-backup"},"sourceIPAddress":"198.51.100.7",
             "errorCode":"AccessDenied","requestParameters":{"name":"management-events"},"eventID":"x"},
-            {"eventTime":"2025-01-06T09:23:28Z","eventName":"StopLogging","eventSource":"evil.example.com","requestParameters":"weird"}]}"#);
+            {"eventTime":"2025-01-06T09:23:28Z","eventName":"StopLogging","eventSource":"evil.example.com","requestParameters":"weird"}]}"#,
+        );
         assert_eq!(r.error, None);
         assert_eq!(r.notable.len(), 1);
         let n = &r.notable[0];
-        assert_eq!(n.facts.principal.as_deref(), Some("arn:aws:iam::111122223333:user/svc-backup"));
+        assert_eq!(
+            n.facts.principal.as_deref(),
+            Some("arn:aws:iam::111122223333:user/svc-backup")
+        );
         assert_eq!(n.facts.error_code.as_deref(), Some("AccessDenied"));
         assert_eq!(n.trail_name.as_deref(), Some("management-events"));
     }

@@ -26,15 +26,25 @@ fn run(args: trailproof::cli::Args) -> trailproof::Result<u8> {
     let opts = Options::from_args(args)?;
     let report = trailproof::run(&opts)?;
     if let Some(path) = &opts.json_out {
-        write_new(path, trailproof::report::json::render(&report).as_bytes(), opts.force)?;
+        write_new(
+            path,
+            trailproof::report::json::render(&report).as_bytes(),
+            opts.force,
+        )?;
     }
     if !(opts.quiet && opts.format == Format::Text) {
         let out = trailproof::render(&report, opts.format);
         let mut stdout = std::io::stdout().lock();
         // A closed pipe (`| head`) is not a failure of the verification.
-        if let Err(e) = stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush()) {
+        if let Err(e) = stdout
+            .write_all(out.as_bytes())
+            .and_then(|()| stdout.flush())
+        {
             if e.kind() != std::io::ErrorKind::BrokenPipe {
-                return Err(trailproof::Error::OutputWrite { path: "<stdout>".into(), source: e });
+                return Err(trailproof::Error::OutputWrite {
+                    path: "<stdout>".into(),
+                    source: e,
+                });
             }
         }
     }
@@ -52,8 +62,14 @@ fn write_new(path: &std::path::Path, bytes: &[u8], force: bool) -> trailproof::R
     }
     let mut f = o.open(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::AlreadyExists => trailproof::Error::OutputExists(path.to_path_buf()),
-        _ => trailproof::Error::OutputWrite { path: path.to_path_buf(), source: e },
+        _ => trailproof::Error::OutputWrite {
+            path: path.to_path_buf(),
+            source: e,
+        },
     })?;
     f.write_all(bytes)
-        .map_err(|e| trailproof::Error::OutputWrite { path: path.to_path_buf(), source: e })
+        .map_err(|e| trailproof::Error::OutputWrite {
+            path: path.to_path_buf(),
+            source: e,
+        })
 }

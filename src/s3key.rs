@@ -147,7 +147,9 @@ fn is_region(s: &str) -> bool {
     let rest: Vec<&str> = it.collect();
     ok_head
         && rest.len() >= 2
-        && rest.last().is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        && rest
+            .last()
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
         && rest
             .iter()
             .rev()
@@ -305,10 +307,20 @@ mod tests {
 
     #[test]
     fn regions() {
-        assert!(is_region("us-east-1") && is_region("us-gov-west-1") && is_region("ap-southeast-5"));
-        assert!(!is_region("us-east") && !is_region("management-events") && !is_region("US-EAST-1"));
-        assert_eq!(region_in_name("list-public-keys.eu-west-1.json").as_deref(), Some("eu-west-1"));
+        assert!(
+            is_region("us-east-1") && is_region("us-gov-west-1") && is_region("ap-southeast-5")
+        );
+        assert!(
+            !is_region("us-east") && !is_region("management-events") && !is_region("US-EAST-1")
+        );
+        assert_eq!(
+            region_in_name("list-public-keys.eu-west-1.json").as_deref(),
+            Some("eu-west-1")
+        );
         assert_eq!(region_in_name("list-public-keys.json"), None);
-        assert_eq!(canonical_of("org-logs/AWSLogs/1/x").as_deref(), Some("AWSLogs/1/x"));
+        assert_eq!(
+            canonical_of("org-logs/AWSLogs/1/x").as_deref(),
+            Some("AWSLogs/1/x")
+        );
     }
 }

@@ -21,7 +21,11 @@ pub fn parse_iso(s: &str) -> Option<i64> {
         return Some(t.timestamp());
     }
     // No offset at all: AWS prints UTC in that case.
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+    ] {
         if let Ok(n) = NaiveDateTime::parse_from_str(&t, fmt) {
             return Some(Utc.from_utc_datetime(&n).timestamp());
         }
@@ -40,9 +44,7 @@ pub fn from_json(v: &serde_json::Value) -> Option<i64> {
         serde_json::Value::String(s) => {
             parse_iso(s).or_else(|| s.trim().parse::<f64>().ok().and_then(epoch_secs))
         }
-        serde_json::Value::Number(n) => n
-            .as_i64()
-            .or_else(|| n.as_f64().and_then(epoch_secs)),
+        serde_json::Value::Number(n) => n.as_i64().or_else(|| n.as_f64().and_then(epoch_secs)),
         _ => None,
     }
 }
@@ -130,7 +132,10 @@ mod tests {
         let v: serde_json::Value = serde_json::json!(1736208247.845);
         assert_eq!(fmt(from_json(&v).unwrap()), "2025-01-07T00:04:07Z");
         assert_eq!(from_json(&serde_json::json!(1736208247)), Some(1736208247));
-        assert_eq!(from_json(&serde_json::json!("1736208247.5")), Some(1736208247));
+        assert_eq!(
+            from_json(&serde_json::json!("1736208247.5")),
+            Some(1736208247)
+        );
         assert_eq!(from_json(&serde_json::json!(-5.0)), None);
         assert_eq!(from_json(&serde_json::json!(1e300)), None);
         assert_eq!(from_json(&serde_json::json!(null)), None);
@@ -163,7 +168,11 @@ mod tests {
 /// `parse_iso` for any other form. Called once per event, so it avoids chrono.
 pub fn parse_event_time(s: &str) -> Option<i64> {
     let b = s.as_bytes();
-    if b.len() == 20 && b.get(4) == Some(&b'-') && b.get(10) == Some(&b'T') && b.get(19) == Some(&b'Z') {
+    if b.len() == 20
+        && b.get(4) == Some(&b'-')
+        && b.get(10) == Some(&b'T')
+        && b.get(19) == Some(&b'Z')
+    {
         let num = |r: std::ops::Range<usize>| -> Option<i64> {
             let mut v = 0i64;
             for &c in b.get(r)? {
@@ -201,10 +210,18 @@ mod event_time_tests {
 
     #[test]
     fn fast_path_agrees_with_chrono() {
-        for s in ["2025-01-06T09:21:28Z", "2024-02-29T23:59:59Z", "1999-12-31T00:00:00Z", "2100-03-01T12:00:00Z"] {
+        for s in [
+            "2025-01-06T09:21:28Z",
+            "2024-02-29T23:59:59Z",
+            "1999-12-31T00:00:00Z",
+            "2100-03-01T12:00:00Z",
+        ] {
             assert_eq!(parse_event_time(s), parse_iso(s), "{s}");
         }
-        assert_eq!(parse_event_time("2025-01-06T09:21:28.123Z"), parse_iso("2025-01-06T09:21:28Z"));
+        assert_eq!(
+            parse_event_time("2025-01-06T09:21:28.123Z"),
+            parse_iso("2025-01-06T09:21:28Z")
+        );
         assert_eq!(parse_event_time("2025-13-06T09:21:28Z"), None);
         assert_eq!(parse_event_time("2025-01-06T9:21:28Z"), None);
     }

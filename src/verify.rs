@@ -9,10 +9,9 @@
 //! coverage gap and cannot be proven either way.
 
 use crate::digest::DigestFile;
-use crate::discover::Source;
+use crate::discover::LogItem;
 use crate::findings::{Evidence, Finding, Kind, Severity};
-use crate::logfile::LogResult;
-use crate::s3key::{self, KeyShape, LogKey};
+use crate::s3key::{self, KeyShape};
 use crate::time;
 use std::collections::{BTreeMap, HashMap};
 
@@ -32,15 +31,13 @@ pub struct LogCheck {
     pub listed_per_hour: BTreeMap<(String, String, i64), u64>,
 }
 
-pub fn check(
-    logs: &[(Source, LogKey)],
-    results: &[LogResult],
-    digests: &[DigestFile],
-    window: (i64, i64),
-) -> LogCheck {
+pub fn check(logs: &[LogItem], digests: &[DigestFile], window: (i64, i64)) -> LogCheck {
     let mut by_canonical: HashMap<&str, Vec<usize>> = HashMap::with_capacity(logs.len());
-    for (i, (_, k)) in logs.iter().enumerate() {
-        by_canonical.entry(k.canonical.as_str()).or_default().push(i);
+    for (i, l) in logs.iter().enumerate() {
+        by_canonical
+            .entry(l.key.canonical.as_str())
+            .or_default()
+            .push(i);
     }
     let mut status = vec![LogStatus::default(); logs.len()];
     let mut findings = Vec::new();
@@ -65,15 +62,25 @@ pub fn check(
             if let Some(k) = &key_time {
                 if t >= window.0 && t < window.1 {
                     *listed_per_hour
-                        .entry((k.base.account.clone(), k.region.clone(), time::hour_floor(t)))
+                        .entry((
+                            k.base.account.clone(),
+                            k.region.clone(),
+                            time::hour_floor(t),
+                        ))
                         .or_default() += 1;
                 }
             }
             let in_window = t >= window.0 && t < window.1;
             let scope = |f: Finding| {
                 f.scope(
-                    key_time.as_ref().map(|k| k.base.account.as_str()).or(Some(&d.key.base.account)),
-                    key_time.as_ref().map(|k| k.region.as_str()).or(Some(&d.key.region)),
+                    key_time
+                        .as_ref()
+                        .map(|k| k.base.account.as_str())
+                        .or(Some(&d.key.base.account)),
+                    key_time
+                        .as_ref()
+                        .map(|k| k.region.as_str())
+                        .or(Some(&d.key.region)),
                     Some(&d.key.trail),
                 )
             };
@@ -94,9 +101,10 @@ pub fn check(
                 continue;
             };
             for &i in copies {
-                let (Some((src, _)), Some(r), Some(st)) = (logs.get(i), results.get(i), status.get_mut(i)) else {
+                let (Some(item), Some(st)) = (logs.get(i), status.get_mut(i)) else {
                     continue;
                 };
+                let (src, r) = (&item.src, &item.result);
                 st.listed = true;
                 let hash_ok = r.sha256.as_deref() == Some(l.hash.as_str());
                 if hash_ok && r.error.is_none() {
@@ -131,24 +139,32 @@ pub fn check(
                                 src.display.rsplit('/').next().unwrap_or(&src.display),
                                 d.key.file_name
                             ))
-                            .evidence(Evidence::file(&d.src.display).detail(format!("listed SHA-256: {}", l.hash))),
+                            .evidence(
+                                Evidence::file(&d.src.display)
+                                    .detail(format!("listed SHA-256: {}", l.hash)),
+                            ),
                     );
                 }
             }
         }
     }
 
-    for (i, (src, k)) in logs.iter().enumerate() {
-        let (Some(st), Some(r)) = (status.get(i), results.get(i)) else { continue };
+    for (i, item) in logs.iter().enumerate() {
+        let Some(st) = status.get(i) else { continue };
+        let (src, k, r) = (&item.src, &item.key, &item.result);
         if st.listed || k.time < window.0 || k.time >= window.1 {
             continue;
         }
-        let scope = |f: Finding| f.scope(Some(&k.base.account), Some(&k.region), None).path(&src.display).period(k.time, k.time);
+        let scope = |f: Finding| {
+            f.scope(Some(&k.base.account), Some(&k.region), None)
+                .path(&src.display)
+                .period(k.time, k.time)
+        };
         if let Some(err) = &r.error {
-            findings.push(scope(Finding::new(Kind::LogUnreadable)).message(format!(
-                "log file {} cannot be read: {err}",
-                k.file_name
-            )));
+            findings.push(
+                scope(Finding::new(Kind::LogUnreadable))
+                    .message(format!("log file {} cannot be read: {err}", k.file_name)),
+            );
         }
         let covered = verified_periods
             .get(&(k.base.account.as_str(), k.region.as_str()))
@@ -167,11 +183,14 @@ pub fn check(
         findings.push(
             scope(Finding::new(Kind::LogUnreferenced))
                 .severity(severity)
-                .message(format!("log file {} is listed by no verified digest: {why}", k.file_name))
-                .evidence(
-                    Evidence::file(&src.display)
-                        .detail(format!("SHA-256 of inflated file: {}", r.sha256.as_deref().unwrap_or("-"))),
-                ),
+                .message(format!(
+                    "log file {} is listed by no verified digest: {why}",
+                    k.file_name
+                ))
+                .evidence(Evidence::file(&src.display).detail(format!(
+                    "SHA-256 of inflated file: {}",
+                    r.sha256.as_deref().unwrap_or("-")
+                ))),
         );
     }
     LogCheck {

@@ -37,7 +37,11 @@ pub fn render(r: &Report) -> String {
 /// Quote when needed; a leading `=`, `+`, `-` or `@` is prefixed with `'` so that a
 /// spreadsheet never evaluates text taken from the evidence as a formula.
 fn quote(v: &str) -> String {
-    let v = if v.starts_with(['=', '+', '-', '@']) { format!("'{v}") } else { v.to_owned() };
+    let v = if v.starts_with(['=', '+', '-', '@']) {
+        format!("'{v}")
+    } else {
+        v.to_owned()
+    };
     if v.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", v.replace('"', "\"\""))
     } else {

@@ -120,7 +120,11 @@ pub fn render(r: &Report) -> String {
         window: Window {
             start: time::fmt(r.window.0),
             end: time::fmt(r.window.1),
-            source: if r.window_given { "command_line" } else { "digests" },
+            source: if r.window_given {
+                "command_line"
+            } else {
+                "digests"
+            },
         },
         inputs: Inputs {
             roots: &r.roots,
@@ -140,7 +144,8 @@ pub fn render(r: &Report) -> String {
         coverage: &r.coverage,
         findings: r.findings.iter().map(finding).collect(),
     };
-    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    let mut s =
+        serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
     s.push('\n');
     s
 }

@@ -63,7 +63,11 @@ pub struct Summary {
 impl Report {
     /// Findings above `info`, worst first (then report order).
     pub fn worst(&self) -> Vec<&Finding> {
-        let mut v: Vec<&Finding> = self.findings.iter().filter(|f| f.severity > Severity::Info).collect();
+        let mut v: Vec<&Finding> = self
+            .findings
+            .iter()
+            .filter(|f| f.severity > Severity::Info)
+            .collect();
         v.sort_by(|a, b| b.severity.cmp(&a.severity));
         v
     }

@@ -29,7 +29,11 @@ pub fn render(r: &Report) -> String {
         "window   {} .. {} ({})",
         time::fmt(r.window.0),
         time::fmt(r.window.1),
-        if r.window_given { "--start/--end" } else { "span of the digests found" }
+        if r.window_given {
+            "--start/--end"
+        } else {
+            "span of the digests found"
+        }
     );
     let _ = writeln!(
         o,
@@ -59,7 +63,16 @@ pub fn render(r: &Report) -> String {
     let counts: Vec<String> = Severity::ALL
         .iter()
         .rev()
-        .map(|sev| format!("{} {}", s.findings_by_severity.get(sev.as_str()).copied().unwrap_or(0), sev.as_str()))
+        .map(|sev| {
+            format!(
+                "{} {}",
+                s.findings_by_severity
+                    .get(sev.as_str())
+                    .copied()
+                    .unwrap_or(0),
+                sev.as_str()
+            )
+        })
         .collect();
     let _ = writeln!(o, "findings {}", counts.join(", "));
 
@@ -72,14 +85,24 @@ pub fn render(r: &Report) -> String {
                 .flatten()
                 .collect::<Vec<_>>()
                 .join(" ");
-            let _ = writeln!(o, "  {:<8} {:<32} {}", f.severity.as_str().to_uppercase(), f.kind.as_str(), where_);
+            let _ = writeln!(
+                o,
+                "  {:<8} {:<32} {}",
+                f.severity.as_str().to_uppercase(),
+                f.kind.as_str(),
+                where_
+            );
             let _ = writeln!(o, "           {}", f.message);
             if let Some(p) = &f.path {
                 let _ = writeln!(o, "           {p}");
             }
         }
         if worst.len() > WORST_SHOWN {
-            let _ = writeln!(o, "  … and {} more: see the JSON report (--json FILE)", worst.len() - WORST_SHOWN);
+            let _ = writeln!(
+                o,
+                "  … and {} more: see the JSON report (--json FILE)",
+                worst.len() - WORST_SHOWN
+            );
         }
     }
 
@@ -89,7 +112,11 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(
             o,
             "\ncoverage, one character per {} ({}):",
-            if per == 1 { "hour".to_string() } else { format!("{per} hours") },
+            if per == 1 {
+                "hour".to_string()
+            } else {
+                format!("{per} hours")
+            },
             "# verified, . verified quiet, M digest missing, ? unverified, - no digest"
         );
         for rc in &r.coverage {
@@ -97,7 +124,10 @@ pub fn render(r: &Report) -> String {
                 .hours
                 .chunks(per)
                 .map(|chunk| {
-                    let worst = chunk.iter().map(|c| c.digest_state).max_by_key(|s| rank(*s));
+                    let worst = chunk
+                        .iter()
+                        .map(|c| c.digest_state)
+                        .max_by_key(|s| rank(*s));
                     match worst {
                         Some(DigestState::Verified) => '#',
                         Some(DigestState::VerifiedEmpty) => '.',
@@ -126,7 +156,11 @@ fn rank(s: DigestState) -> u8 {
 }
 
 fn next_step(r: &Report) -> String {
-    let has = |k: Kind| r.findings.iter().any(|f| f.kind == k && f.severity > Severity::Info);
+    let has = |k: Kind| {
+        r.findings
+            .iter()
+            .any(|f| f.kind == k && f.severity > Severity::Info)
+    };
     if r.summary.digests == 0 {
         return "no digest files were found: include the bucket's CloudTrail-Digest/ folders (README: exporting a bundle)".into();
     }
