@@ -1572,11 +1572,14 @@ fn rules(
     }
 
     // Once for the whole configuration: is any recording trail multi-region?
-    if !recording.is_empty() && recording.iter().all(|t| t.cfg.multi_region == Some(false)) {
+    let first = recording.first();
+    if let (Some(first), true) = (
+        first,
+        recording.iter().all(|t| t.cfg.multi_region == Some(false)),
+    ) {
         let names: Vec<&str> = recording.iter().map(|t| t.cfg.name.as_str()).collect();
         let accounts: BTreeSet<Option<&str>> =
             recording.iter().map(|t| t.cfg.account.as_deref()).collect();
-        let first = recording[0];
         let path = first.src("IsMultiRegionTrail");
         let mut f = Finding::new(Kind::ConfigNotMultiRegion)
             .message(format!(
@@ -1797,10 +1800,13 @@ fn s3_location(bucket: &str, prefix: &str) -> String {
 pub fn against_evidence(analysis: &ConfigAnalysis, evidence: &EvidenceSummary) -> Vec<Finding> {
     let mut out = Vec::new();
     let trails = &analysis.trails;
-    if !analysis.exported || trails.is_empty() {
+    if !analysis.exported {
         return out;
     }
     let ev = evidence;
+    let Some(first) = trails.first() else {
+        return out;
+    };
     let regions: Vec<&str> = ev
         .regions_with_evidence
         .iter()
@@ -1967,7 +1973,7 @@ pub fn against_evidence(analysis: &ConfigAnalysis, evidence: &EvidenceSummary) -
             .collect();
         if (all_known && !extra.is_empty()) || (!all_known && regions.len() > trails.len()) {
             let names: Vec<&str> = trails.iter().map(|t| t.name.as_str()).collect();
-            let t = &trails[0];
+            let t = first;
             let file = trail_file(analysis, t);
             let mut f = mismatch(
                 t,
@@ -2015,7 +2021,7 @@ pub fn against_evidence(analysis: &ConfigAnalysis, evidence: &EvidenceSummary) -
                     ))
                 })
                 .collect();
-            let t = &trails[0];
+            let t = first;
             let file = trail_file(analysis, t);
             let mut f = mismatch(
                 t,
@@ -3120,21 +3126,13 @@ mod tests {
         );
 
         // A get-trail-status export wins over Terraform's enable_logging.
-        let st = file("iac/get-trail-status.nested.json", status(true));
-        let mut files = vec![file(
-            "iac/state.json",
-            a.section
-                .trails
-                .is_empty()
-                .then(|| json!(null))
-                .unwrap_or(json!(null)),
-        )];
-        files.clear();
-        files.push(st);
-        files.push(file(
-            "iac/state.json",
-            json!({"values": {"root_module": {"resources": [{"type": "aws_cloudtrail", "values": tf_trail("nested", json!({"enable_logging": false, "kms_key_id": KMS}))}]}}}),
-        ));
+        let files = vec![
+            file("iac/get-trail-status.nested.json", status(true)),
+            file(
+                "iac/state.json",
+                json!({"values": {"root_module": {"resources": [{"type": "aws_cloudtrail", "values": tf_trail("nested", json!({"enable_logging": false, "kms_key_id": KMS}))}]}}}),
+            ),
+        ];
         let b = analyze(&files, None);
         assert_eq!(b.trails[0].is_logging, Some(true));
         assert_eq!(above_info(&b.findings), vec![]);

@@ -277,6 +277,7 @@ fn evidence_summary(
         }
     }
     for l in logs {
+        ev.newest_log_time = ev.newest_log_time.max(Some(l.key.time));
         if l.key.time >= window.0 && l.key.time < window.1 {
             ev.regions_with_evidence.insert(l.key.region.clone());
         }
