@@ -1850,7 +1850,7 @@ pub fn against_evidence(analysis: &ConfigAnalysis, evidence: &EvidenceSummary) -
         } else {
             ev.trails_seen
                 .iter()
-                .any(|(n, home)| n == name && t.home_region.as_deref().map_or(true, |h| h == home))
+                .any(|(n, home)| n == name && t.home_region.as_deref().is_none_or(|h| h == home))
         };
         // Log files more than an hour past the last digest's end: no digest covers them.
         let stopped_before_logs =

@@ -220,7 +220,8 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
     let mut restarts: BTreeMap<Region, Vec<i64>> = BTreeMap::new();
     for d in inp.digests {
         let Ok(c) = &d.content else { continue };
-        if !c.starts_chain() {
+        // A backfill digest stands alone by design: it is no restart of the hourly chain.
+        if !c.starts_chain() || d.key.backfill {
             continue;
         }
         let r = (d.key.base.account.clone(), d.key.region.clone());

@@ -483,6 +483,26 @@ mod tests {
         insta::assert_snapshot!(names.join("\n"));
     }
 
+    /// `Kind::ALL` is exactly SPEC's table of finding kinds (when SPEC is beside the repo).
+    #[test]
+    fn kinds_are_specs_kinds() {
+        let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/SPEC.md");
+        let Ok(text) = std::fs::read_to_string(spec) else {
+            return;
+        };
+        let table = text.split("## Finding kinds").nth(1).unwrap_or("");
+        let mut from_spec: Vec<&str> = table
+            .lines()
+            .take_while(|l| !l.starts_with("## "))
+            .filter_map(|l| l.strip_prefix("| `"))
+            .filter_map(|l| l.split('`').next())
+            .collect();
+        from_spec.sort_unstable();
+        let mut ours: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+        ours.sort_unstable();
+        assert_eq!(ours, from_spec);
+    }
+
     #[test]
     fn severity_order_and_parse() {
         assert!(Severity::Info < Severity::Low && Severity::High < Severity::Critical);
@@ -493,7 +513,7 @@ mod tests {
 
     #[test]
     fn exit_status_follows_fail_on() {
-        let low = vec![Finding::new(Kind::CoverageGap)];
+        let low = vec![Finding::new(Kind::ConfigNotEncrypted)];
         let v = Verdict::from_findings(&low, true);
         assert_eq!(v, Verdict::Findings);
         assert_eq!(exit_status(v, &low, Severity::Medium), 0);

@@ -68,7 +68,7 @@ impl Report {
             .iter()
             .filter(|f| f.severity > Severity::Info)
             .collect();
-        v.sort_by(|a, b| b.severity.cmp(&a.severity));
+        v.sort_by_key(|f| std::cmp::Reverse(f.severity));
         v
     }
 }

@@ -111,13 +111,12 @@ pub fn render(r: &Report) -> String {
         let per = hours.div_ceil(STRIP_WIDTH).max(1);
         let _ = writeln!(
             o,
-            "\ncoverage, one character per {} ({}):",
+            "\ncoverage, one character per {} (# verified, . verified quiet, M digest missing, ? unverified, - no digest):",
             if per == 1 {
                 "hour".to_string()
             } else {
                 format!("{per} hours")
             },
-            "# verified, . verified quiet, M digest missing, ? unverified, - no digest"
         );
         for rc in &r.coverage {
             let strip: String = rc

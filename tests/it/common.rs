@@ -7,7 +7,13 @@ use std::path::PathBuf;
 
 pub fn trailproof() -> assert_cmd::Command {
     let mut c = assert_cmd::Command::cargo_bin("trailproof").expect("binary built");
-    for v in ["NO_COLOR", "RUST_LOG", "TZ", "SOURCE_DATE_EPOCH", "CLICOLOR_FORCE"] {
+    for v in [
+        "NO_COLOR",
+        "RUST_LOG",
+        "TZ",
+        "SOURCE_DATE_EPOCH",
+        "CLICOLOR_FORCE",
+    ] {
         c.env_remove(v);
     }
     c
@@ -34,11 +40,12 @@ pub fn verify_json(path: &std::path::Path, extra: &[&str]) -> (i32, serde_json::
 pub fn conformance_dir() -> PathBuf {
     std::env::var_os("TRAILPROOF_CONFORMANCE")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/conformance")))
-}
-
-pub fn testdata(p: &str) -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata")).join(p)
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../shared/conformance"
+            ))
+        })
 }
 
 /// Findings of a report with the given kind.
@@ -63,4 +70,81 @@ pub fn kinds_above_info(report: &serde_json::Value) -> Vec<String> {
     v.sort();
     v.dedup();
     v
+}
+
+/// A fresh temporary copy of a conformance scenario's bundle, to change one thing in.
+pub fn scenario_copy(name_of_any: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dst = dir.path().join("bundle");
+    copy_dir(&conformance_dir().join(name_of_any).join("bundle"), &dst);
+    (dir, dst)
+}
+
+pub fn copy_dir(src: &std::path::Path, dst: &std::path::Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for e in std::fs::read_dir(src).unwrap() {
+        let e = e.unwrap();
+        let to = dst.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to);
+        } else {
+            std::fs::copy(e.path(), &to).unwrap();
+            // Conformance files are read-only; copies must be editable.
+            let mut perm = std::fs::metadata(&to).unwrap().permissions();
+            #[allow(clippy::permissions_set_readonly_false)]
+            perm.set_readonly(false);
+            std::fs::set_permissions(&to, perm).unwrap();
+        }
+    }
+}
+
+/// Every file under `root` whose path contains all of `parts`, sorted.
+pub fn files_matching(root: &std::path::Path, parts: &[&str]) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = walk(root)
+        .into_iter()
+        .filter(|p| {
+            let s = p.to_string_lossy();
+            parts.iter().all(|x| s.contains(x))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+pub fn walk(root: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(root) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+pub fn gz(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+pub fn gunzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(data)
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+/// A finding of `kind` whose path ends with `path_end` exists.
+pub fn has_finding(report: &serde_json::Value, kind: &str, path_end: &str) -> bool {
+    findings_of(report, kind)
+        .iter()
+        .any(|f| f["path"].as_str().is_some_and(|p| p.ends_with(path_end)))
 }

@@ -35,7 +35,10 @@ fn matches(f: &Value, e: &Value) -> bool {
         }
     }
     if let Some(key) = e.get("s3_key").and_then(Value::as_str) {
-        let ends = |v: &Value| v.as_str().is_some_and(|p| p.replace('\\', "/").ends_with(key));
+        let ends = |v: &Value| {
+            v.as_str()
+                .is_some_and(|p| p.replace('\\', "/").ends_with(key))
+        };
         if !(ends(&f["path"]) || ends(&f["s3_key"])) {
             return false;
         }
@@ -55,11 +58,17 @@ fn matches(f: &Value, e: &Value) -> bool {
 
 /// Problems with one scenario's report; empty when it passes.
 fn check(scenario: &std::path::Path) -> Vec<String> {
-    let exp: Value = serde_json::from_slice(&std::fs::read(scenario.join("expected.json")).unwrap()).unwrap();
+    let exp: Value =
+        serde_json::from_slice(&std::fs::read(scenario.join("expected.json")).unwrap()).unwrap();
     let w = &exp["window"];
     let (code, report, _) = verify_json(
         &scenario.join("bundle"),
-        &["--start", w["start"].as_str().unwrap(), "--end", w["end"].as_str().unwrap()],
+        &[
+            "--start",
+            w["start"].as_str().unwrap(),
+            "--end",
+            w["end"].as_str().unwrap(),
+        ],
     );
     let empty = Vec::new();
     let found = report["findings"].as_array().unwrap_or(&empty);
@@ -67,7 +76,11 @@ fn check(scenario: &std::path::Path) -> Vec<String> {
     let mut problems = Vec::new();
     for e in expected.iter().filter(|e| e["required"] == true) {
         if !found.iter().any(|f| matches(f, e)) {
-            problems.push(format!("missing {} {}", e["kind"], e.get("region").unwrap_or(&Value::Null)));
+            problems.push(format!(
+                "missing {} {}",
+                e["kind"],
+                e.get("region").unwrap_or(&Value::Null)
+            ));
         }
     }
     if exp["exhaustive"] == true {
@@ -86,15 +99,28 @@ fn check(scenario: &std::path::Path) -> Vec<String> {
                 .filter(|e| e.get("max_severity").is_some() && matches(f, e))
                 .map(|e| severity(e["max_severity"].as_str().unwrap_or("critical")))
                 .collect();
-            let uncapped = expected.iter().any(|e| e.get("max_severity").is_none() && matches(f, e));
+            let uncapped = expected
+                .iter()
+                .any(|e| e.get("max_severity").is_none() && matches(f, e));
             if !caps.is_empty() && !uncapped && sev > caps.iter().copied().max().unwrap_or(4) {
-                problems.push(format!("{} above its max_severity ({})", f["kind"], f["message"]));
+                problems.push(format!(
+                    "{} above its max_severity ({})",
+                    f["kind"], f["message"]
+                ));
             }
         }
     }
-    let verdicts: Vec<&str> = exp["verdict"].as_array().unwrap_or(&empty).iter().filter_map(Value::as_str).collect();
+    let verdicts: Vec<&str> = exp["verdict"]
+        .as_array()
+        .unwrap_or(&empty)
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
     if !verdicts.contains(&report["verdict"].as_str().unwrap_or("")) {
-        problems.push(format!("verdict {}, expected {verdicts:?}", report["verdict"]));
+        problems.push(format!(
+            "verdict {}, expected {verdicts:?}",
+            report["verdict"]
+        ));
     }
     if Some(i64::from(code)) != exp["exit_status"].as_i64() {
         problems.push(format!("exit {code}, expected {}", exp["exit_status"]));
@@ -112,11 +138,22 @@ fn every_conformance_bundle_meets_its_expectations() {
         .filter(|p| p.join("expected.json").is_file())
         .collect();
     scenarios.sort();
-    assert!(!scenarios.is_empty(), "no scenario under {}", root.display());
+    assert!(
+        !scenarios.is_empty(),
+        "no scenario under {}",
+        root.display()
+    );
     let failures: Vec<String> = std::thread::scope(|s| {
         let handles: Vec<_> = scenarios
             .iter()
-            .map(|sc| s.spawn(move || (sc.file_name().unwrap().to_string_lossy().into_owned(), check(sc))))
+            .map(|sc| {
+                s.spawn(move || {
+                    (
+                        sc.file_name().unwrap().to_string_lossy().into_owned(),
+                        check(sc),
+                    )
+                })
+            })
             .collect();
         handles
             .into_iter()
@@ -125,7 +162,13 @@ fn every_conformance_bundle_meets_its_expectations() {
             .map(|(name, p)| format!("{name}: {}", p.join("; ")))
             .collect()
     });
-    assert!(failures.is_empty(), "{} of {} scenarios fail:\n{}", failures.len(), scenarios.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} scenarios fail:\n{}",
+        failures.len(),
+        scenarios.len(),
+        failures.join("\n")
+    );
 }
 
 /// The matcher itself must be able to fail, or the test above proves nothing.
@@ -146,6 +189,10 @@ fn matcher_rejects_what_check_py_rejects() {
     later["start"] = "2025-01-06T12:00:00Z".into();
     later["end"] = "2025-01-06T13:00:00Z".into();
     assert!(!matches(&later, &e));
-    let alt: Value = serde_json::json!({"kind": "log_unreadable", "alt_kinds": ["log_hash_mismatch"]});
-    assert!(matches(&serde_json::json!({"kind": "log_hash_mismatch"}), &alt));
+    let alt: Value =
+        serde_json::json!({"kind": "log_unreadable", "alt_kinds": ["log_hash_mismatch"]});
+    assert!(matches(
+        &serde_json::json!({"kind": "log_hash_mismatch"}),
+        &alt
+    ));
 }

@@ -1,0 +1,347 @@
+//! The command line as a user meets it: exit codes, outputs, errors with hints, and the
+//! promise that the evidence is never written to.
+
+use crate::common::*;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+const WINDOW: [&str; 4] = [
+    "--start",
+    "2025-01-06T00:00:00Z",
+    "--end",
+    "2025-01-07T00:00:00Z",
+];
+
+#[test]
+fn bad_arguments_exit_2_with_a_hint() {
+    let (_d, b) = scenario_copy("clean");
+    let out = trailproof()
+        .args(["verify", "/nonexistent/evidence"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("error: input `/nonexistent/evidence` does not exist")
+            && err.contains("hint:"),
+        "{err}"
+    );
+
+    let out = trailproof()
+        .arg("verify")
+        .arg(&b)
+        .args(["--start", "last tuesday"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("RFC 3339"));
+
+    let out = trailproof()
+        .arg("verify")
+        .arg(&b)
+        .args(["--fail-on", "urgent"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+
+    let out = trailproof()
+        .arg("verify")
+        .arg(&b)
+        .args([
+            "--start",
+            "2025-01-07T00:00:00Z",
+            "--end",
+            "2025-01-06T00:00:00Z",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    // clap's own errors (unknown flag) are exit 2 as well.
+    let out = trailproof()
+        .arg("verify")
+        .arg(&b)
+        .arg("--bogus")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn json_file_is_never_replaced_without_force_nor_written_into_the_evidence() {
+    let (d, b) = scenario_copy("clean");
+    let out_file = d.path().join("report.json");
+    trailproof()
+        .arg("verify")
+        .arg(&b)
+        .args(WINDOW)
+        .arg("--json")
+        .arg(&out_file)
+        .arg("--quiet")
+        .assert()
+        .code(0);
+    let first: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&out_file).unwrap()).unwrap();
+    assert_eq!(first["verdict"], "VERIFIED");
+
+    let out = trailproof()
+        .arg("verify")
+        .arg(&b)
+        .arg("--json")
+        .arg(&out_file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("already exists") && err.contains("--force"),
+        "{err}"
+    );
+
+    trailproof()
+        .arg("verify")
+        .arg(&b)
+        .args(WINDOW)
+        .arg("--json")
+        .arg(&out_file)
+        .args(["--force", "--quiet"])
+        .assert()
+        .code(0);
+
+    let inside = b.join("report.json");
+    let out = trailproof()
+        .arg("verify")
+        .arg(&b)
+        .arg("--json")
+        .arg(&inside)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!inside.exists());
+}
+
+fn snapshot_tree(root: &Path) -> BTreeMap<String, (Vec<u8>, std::time::SystemTime)> {
+    walk(root)
+        .into_iter()
+        .map(|p| {
+            let m = std::fs::metadata(&p).unwrap();
+            (
+                p.to_string_lossy().into_owned(),
+                (std::fs::read(&p).unwrap(), m.modified().unwrap()),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn evidence_is_byte_and_mtime_identical_after_a_run() {
+    let (d, b) = scenario_copy("modify_log");
+    let before = snapshot_tree(&b);
+    trailproof()
+        .arg("verify")
+        .arg(&b)
+        .arg("--json")
+        .arg(d.path().join("r.json"))
+        .assert()
+        .code(1);
+    trailproof()
+        .arg("verify")
+        .arg(&b)
+        .args(["--format", "csv"])
+        .assert()
+        .code(1);
+    assert_eq!(before, snapshot_tree(&b));
+    assert_eq!(
+        walk(&b).len(),
+        before.len(),
+        "no file added to the evidence"
+    );
+}
+
+#[test]
+fn report_is_identical_whatever_the_thread_count() {
+    let (_d, b) = scenario_copy("stop_logging");
+    let run = |threads: &str| {
+        trailproof()
+            .arg("verify")
+            .arg(&b)
+            .args([
+                "--format",
+                "json",
+                "--deterministic",
+                "--no-progress",
+                "--threads",
+                threads,
+            ])
+            .output()
+            .unwrap()
+            .stdout
+    };
+    let one = run("1");
+    assert!(!one.is_empty());
+    assert_eq!(one, run("2"));
+    assert_eq!(one, run("4"));
+}
+
+#[test]
+fn generated_at_comes_from_source_date_epoch() {
+    let (_d, b) = scenario_copy("clean");
+    let out = trailproof()
+        .arg("verify")
+        .arg(&b)
+        .args(["--format", "json"])
+        .env("SOURCE_DATE_EPOCH", "1736208000")
+        .output()
+        .unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["generated_at"], "2025-01-07T00:00:00Z");
+    let (_, r, _) = verify_json(&b, &[]);
+    assert_eq!(r["generated_at"], "1970-01-01T00:00:00Z");
+}
+
+#[test]
+fn fail_on_moves_the_exit_status() {
+    let (_d, b) = scenario_copy("clean");
+    // clean holds one info finding (quiet hours) and nothing above it.
+    let (code, r, _) = verify_json(&b, &WINDOW);
+    assert_eq!((code, r["verdict"].as_str()), (0, Some("VERIFIED")));
+    let (code, _, _) = verify_json(&b, &[&WINDOW[..], &["--fail-on", "info"]].concat());
+    assert_eq!(code, 1);
+    let (_d, b) = scenario_copy("delete_log");
+    let (code, _, _) = verify_json(&b, &[&WINDOW[..], &["--fail-on", "critical"]].concat());
+    assert_eq!(code, 0, "log_missing is high, below critical");
+}
+
+#[test]
+fn every_format_reports_the_same_findings() {
+    let (_d, b) = scenario_copy("delete_log");
+    let (_, r, _) = verify_json(&b, &WINDOW);
+    let n = r["findings"].as_array().unwrap().len();
+    let jsonl = trailproof()
+        .arg("verify")
+        .arg(&b)
+        .args(WINDOW)
+        .args(["--format", "jsonl"])
+        .output()
+        .unwrap();
+    assert_eq!(jsonl.status.code(), Some(1));
+    let lines: Vec<serde_json::Value> = String::from_utf8(jsonl.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), n);
+    assert!(lines.iter().any(|f| f["kind"] == "log_missing"));
+    let csv = trailproof()
+        .arg("verify")
+        .arg(&b)
+        .args(WINDOW)
+        .args(["--format", "csv"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(csv.stdout).unwrap();
+    assert!(text.starts_with("kind,severity,account,region"));
+    assert_eq!(text.lines().count(), n + 1);
+    let txt = trailproof()
+        .arg("verify")
+        .arg(&b)
+        .args(WINDOW)
+        .output()
+        .unwrap();
+    let t = String::from_utf8(txt.stdout).unwrap();
+    assert!(
+        t.starts_with("trailproof ") && t.contains("FINDINGS") && t.contains("log_missing"),
+        "{t}"
+    );
+    let quiet = trailproof()
+        .arg("verify")
+        .arg(&b)
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    assert_eq!(quiet.status.code(), Some(1));
+    assert!(quiet.stdout.is_empty() && quiet.stderr.is_empty());
+}
+
+#[test]
+fn manifest_hashes_every_input_file() {
+    let (_d, b) = scenario_copy("clean");
+    std::fs::write(b.join("README.txt"), b"collected by J. Doe").unwrap();
+    let (_, r, _) = verify_json(&b, &WINDOW);
+    let files = r["inputs"]["files"].as_array().unwrap();
+    assert_eq!(files.len(), walk(&b).len());
+    let note = files.iter().find(|f| f["path"] == "README.txt").unwrap();
+    assert_eq!(note["size"], 19);
+    let want = {
+        use sha2::Digest;
+        let d = sha2::Sha256::digest(b"collected by J. Doe");
+        d.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    };
+    assert_eq!(note["sha256"], want.as_str());
+    for f in files {
+        assert_eq!(f["sha256"].as_str().map(str::len), Some(64), "{f}");
+    }
+    assert!(has_finding(&r, "input_ignored", "README.txt"));
+}
+
+#[test]
+fn account_filter_limits_the_evidence() {
+    let (_d, b) = scenario_copy("org_trail");
+    let (code, all, _) = verify_json(&b, &WINDOW);
+    assert_eq!(code, 0);
+    assert_eq!(all["summary"]["accounts"], 2);
+    let (code, one, _) = verify_json(&b, &[&WINDOW[..], &["--account", "444455556666"]].concat());
+    assert_eq!(code, 0);
+    assert_eq!(one["summary"]["accounts"], 1);
+    assert!(one["coverage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["account"] == "444455556666"));
+}
+
+#[test]
+fn archives_give_the_report_a_folder_gives() {
+    let (d, b) = scenario_copy("delete_digest");
+    let tgz = d.path().join("bundle.tar.gz");
+    let f = std::fs::File::create(&tgz).unwrap();
+    let mut t = tar::Builder::new(flate2::write::GzEncoder::new(
+        f,
+        flate2::Compression::fast(),
+    ));
+    t.append_dir_all("bundle", &b).unwrap();
+    t.into_inner().unwrap().finish().unwrap();
+    let zip_path = d.path().join("bundle.zip");
+    {
+        let mut z = zip::ZipWriter::new(std::fs::File::create(&zip_path).unwrap());
+        let opts = zip::write::SimpleFileOptions::default();
+        let mut files = walk(&b);
+        files.sort();
+        for p in files {
+            let rel = p
+                .strip_prefix(&b)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            z.start_file(rel, opts).unwrap();
+            std::io::Write::write_all(&mut z, &std::fs::read(&p).unwrap()).unwrap();
+        }
+        z.finish().unwrap();
+    }
+    let strip = |mut r: serde_json::Value| {
+        r.as_object_mut().unwrap().remove("inputs");
+        r
+    };
+    let (c1, folder, _) = verify_json(&b, &WINDOW);
+    let (c2, targz, _) = verify_json(&tgz, &WINDOW);
+    let (c3, zipped, _) = verify_json(&zip_path, &WINDOW);
+    assert_eq!((c1, c2, c3), (1, 1, 1));
+    assert!(has_finding(&folder, "digest_missing", "T125431Z.json.gz"));
+    assert_eq!(strip(folder.clone()), strip(targz.clone()));
+    assert_eq!(strip(folder), strip(zipped));
+    // The archive itself is in the manifest.
+    assert!(targz["inputs"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["role"] == "archive"));
+}

@@ -1,0 +1,299 @@
+//! Hostile and corrupt inputs: each gives a finding or an error naming the file, and the
+//! run goes on to judge everything else. Each test copies a conformance bundle and breaks
+//! one thing.
+
+use crate::common::*;
+use std::path::{Path, PathBuf};
+
+const WINDOW: [&str; 4] = [
+    "--start",
+    "2025-01-06T00:00:00Z",
+    "--end",
+    "2025-01-07T00:00:00Z",
+];
+
+fn a_listed_log(b: &Path) -> PathBuf {
+    files_matching(b, &["/CloudTrail/us-east-1/", "20250106T12"]).remove(0)
+}
+
+fn name(p: &Path) -> String {
+    p.file_name().unwrap().to_string_lossy().into_owned()
+}
+
+/// The run judged everything else: all other log files are still valid.
+fn rest_is_valid(r: &serde_json::Value, broken: u64) {
+    let s = &r["summary"];
+    assert_eq!(
+        s["log_files_valid"].as_u64().unwrap() + broken,
+        s["log_files"].as_u64().unwrap(),
+        "{s}"
+    );
+}
+
+#[test]
+fn trailing_gzip_member_makes_a_log_unreadable() {
+    let (_d, b) = scenario_copy("clean");
+    let log = a_listed_log(&b);
+    let mut bytes = std::fs::read(&log).unwrap();
+    bytes.extend_from_slice(&gz(br#"{"Records":[{"eventName":"Smuggled"}]}"#));
+    std::fs::write(&log, bytes).unwrap();
+    let (code, r, _) = verify_json(&b, &WINDOW);
+    assert_eq!(code, 1);
+    let f = findings_of(&r, "log_unreadable");
+    assert!(
+        f.iter()
+            .any(|f| f["path"].as_str().unwrap().ends_with(&name(&log))
+                && f["message"].as_str().unwrap().contains("second member")),
+        "{f:?}"
+    );
+    rest_is_valid(&r, 1);
+}
+
+#[test]
+fn decompression_bomb_is_a_finding_not_an_oom() {
+    let (_d, b) = scenario_copy("clean");
+    let log = a_listed_log(&b);
+    // 64 MiB of zeros inflates from ~64 KiB; the limit is 1 MiB.
+    std::fs::write(&log, gz(&vec![0u8; 64 << 20])).unwrap();
+    let (code, r, _) = verify_json(&b, &[&WINDOW[..], &["--max-inflate-mib", "1"]].concat());
+    assert_eq!(code, 1);
+    assert!(findings_of(&r, "log_unreadable")
+        .iter()
+        .any(|f| f["message"].as_str().unwrap().contains("limit")));
+    rest_is_valid(&r, 1);
+}
+
+#[test]
+fn invalid_utf8_and_deep_nesting_are_unreadable() {
+    let (_d, b) = scenario_copy("clean");
+    let logs = files_matching(&b, &["/CloudTrail/us-west-2/", "20250106T1"]);
+    let mut bad = br#"{"Records":[{"eventName":""#.to_vec();
+    bad.extend_from_slice(&[0xc3, 0x28, 0xff]);
+    bad.extend_from_slice(br#""}]}"#);
+    std::fs::write(&logs[0], gz(&bad)).unwrap();
+    let deep = format!(
+        r#"{{"Records":[{}{}]}}"#,
+        "[".repeat(200_000),
+        "]".repeat(200_000)
+    );
+    std::fs::write(&logs[1], gz(deep.as_bytes())).unwrap();
+    let (code, r, _) = verify_json(&b, &WINDOW);
+    assert_eq!(code, 1);
+    for l in &logs[..2] {
+        assert!(has_finding(&r, "log_unreadable", &name(l)), "{}", name(l));
+    }
+    rest_is_valid(&r, 2);
+}
+
+#[test]
+fn digest_that_is_not_gzip_is_unreadable_and_the_chain_goes_on() {
+    let (_d, b) = scenario_copy("clean");
+    let digest = files_matching(&b, &["CloudTrail-Digest/eu-west-1/", "T105431Z.json.gz"])
+        .into_iter()
+        .find(|p| !p.to_string_lossy().ends_with(".head.json"))
+        .unwrap();
+    std::fs::write(&digest, b"\x00\x01not gzip at all").unwrap();
+    let (code, r, _) = verify_json(&b, &WINDOW);
+    assert_eq!(code, 1);
+    assert!(has_finding(&r, "digest_unreadable", &name(&digest)));
+    // No other digest is reported: its neighbours still verify.
+    assert_eq!(
+        r["summary"]["digests_verified"].as_u64().unwrap() + 1,
+        r["summary"]["digests"].as_u64().unwrap()
+    );
+}
+
+#[test]
+fn digest_naming_itself_as_previous_breaks_the_chain_without_looping() {
+    let (_d, b) = scenario_copy("clean");
+    let digest = files_matching(&b, &["CloudTrail-Digest/us-east-1/", "T104848Z.json.gz"])
+        .into_iter()
+        .find(|p| !p.to_string_lossy().ends_with(".head.json"))
+        .unwrap();
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&gunzip(&std::fs::read(&digest).unwrap())).unwrap();
+    v["previousDigestS3Object"] = v["digestS3Object"].clone();
+    std::fs::write(&digest, gz(&serde_json::to_vec(&v).unwrap())).unwrap();
+    let (code, r, _) = verify_json(&b, &WINDOW);
+    assert_eq!(code, 1);
+    assert!(findings_of(&r, "digest_chain_broken")
+        .iter()
+        .any(|f| f["message"].as_str().unwrap().contains("names itself")));
+    // Edited without AWS's key: its signature no longer verifies either.
+    assert!(has_finding(&r, "digest_signature_invalid", &name(&digest)));
+}
+
+#[test]
+fn key_in_the_wrong_format_is_reported_and_its_digests_unverifiable() {
+    let (_d, b) = scenario_copy("clean");
+    let keys = b.join("keys/list-public-keys.us-west-2.json");
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&keys).unwrap()).unwrap();
+    v["PublicKeyList"][0]["Value"] = "-----BEGIN RSA PUBLIC KEY----- not base64".into();
+    std::fs::write(&keys, serde_json::to_vec(&v).unwrap()).unwrap();
+    let (code, r, _) = verify_json(&b, &WINDOW);
+    assert_eq!(code, 1);
+    assert!(findings_of(&r, "input_ignored").iter().any(|f| f["path"]
+        .as_str()
+        .unwrap()
+        .contains("list-public-keys.us-west-2.json")));
+    let unknown = findings_of(&r, "digest_key_unknown");
+    assert!(!unknown.is_empty() && unknown.iter().all(|f| f["region"] == "us-west-2"));
+
+    // A key given on the command line that is not a key: an error naming it, exit 2.
+    let bogus = b.parent().unwrap().join("bogus.pem");
+    std::fs::write(
+        &bogus,
+        "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n",
+    )
+    .unwrap();
+    let out = trailproof()
+        .arg("verify")
+        .arg(&b)
+        .arg("--public-key")
+        .arg(&bogus)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bogus.pem"));
+}
+
+#[cfg(unix)]
+#[test]
+fn symlink_loop_is_listed_not_followed() {
+    let (_d, b) = scenario_copy("clean");
+    std::os::unix::fs::symlink(&b, b.join("bucket/loop")).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", b.join("passwd")).unwrap();
+    let (code, r, _) = verify_json(&b, &WINDOW);
+    assert_eq!(code, 0, "links are not evidence problems");
+    assert!(has_finding(&r, "input_ignored", "bucket/loop"));
+    assert!(has_finding(&r, "input_ignored", "passwd"));
+    assert_eq!(r["verdict"], "VERIFIED");
+}
+
+#[test]
+fn sidecar_that_is_not_json_falls_back_to_the_next_digest() {
+    let (_d, b) = scenario_copy("clean");
+    let sidecar = files_matching(
+        &b,
+        &["CloudTrail-Digest/us-east-1/", "T104848Z.json.gz.head.json"],
+    )
+    .remove(0);
+    std::fs::write(&sidecar, b"{\"Metadata\": ").unwrap();
+    let (code, r, _) = verify_json(&b, &WINDOW);
+    assert_eq!(code, 0, "{:?}", r["findings"]);
+    assert!(has_finding(&r, "input_ignored", &name(&sidecar)));
+    assert_eq!(r["summary"]["digests_verified"], r["summary"]["digests"]);
+}
+
+fn tar_with(
+    b: &Path,
+    out: &Path,
+    extra: impl FnOnce(&mut tar::Builder<flate2::write::GzEncoder<std::fs::File>>),
+) {
+    let f = std::fs::File::create(out).unwrap();
+    let mut t = tar::Builder::new(flate2::write::GzEncoder::new(
+        f,
+        flate2::Compression::fast(),
+    ));
+    t.append_dir_all("bundle", b).unwrap();
+    extra(&mut t);
+    t.into_inner().unwrap().finish().unwrap();
+}
+
+#[test]
+fn tar_with_traversal_and_links_reports_them_and_reads_the_rest() {
+    let (d, b) = scenario_copy("clean");
+    let tgz = d.path().join("bundle.tar.gz");
+    tar_with(&b, &tgz, |t| {
+        let data = b"owned";
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        // `append_data` refuses `..`, so write the name bytes directly, as an attacker would.
+        let name = b"../../evil.txt";
+        h.as_old_mut().name[..name.len()].copy_from_slice(name);
+        h.set_cksum();
+        t.append(&h, &data[..]).unwrap();
+        let mut l = tar::Header::new_gnu();
+        l.set_entry_type(tar::EntryType::Symlink);
+        l.set_size(0);
+        t.append_link(&mut l, "bundle/keys/escape", "/etc/shadow")
+            .unwrap();
+    });
+    let (code, r, _) = verify_json(&tgz, &WINDOW);
+    assert_eq!(code, 0, "{:?}", kinds_above_info(&r));
+    let ignored = findings_of(&r, "input_ignored");
+    assert!(
+        ignored
+            .iter()
+            .any(|f| f["message"].as_str().unwrap().contains("`..`")),
+        "{ignored:?}"
+    );
+    assert!(
+        ignored
+            .iter()
+            .any(|f| f["message"].as_str().unwrap().contains("link")),
+        "{ignored:?}"
+    );
+    assert_eq!(r["summary"]["digests_verified"], 75);
+    assert!(!d.path().join("evil.txt").exists() && !Path::new("/tmp/evil.txt").exists());
+}
+
+#[test]
+fn zip_with_a_symlink_reports_it() {
+    let (d, b) = scenario_copy("clean");
+    let zp = d.path().join("bundle.zip");
+    let mut z = zip::ZipWriter::new(std::fs::File::create(&zp).unwrap());
+    let opts = zip::write::SimpleFileOptions::default();
+    for p in walk(&b) {
+        let rel = p
+            .strip_prefix(&b)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        z.start_file(rel, opts).unwrap();
+        std::io::Write::write_all(&mut z, &std::fs::read(&p).unwrap()).unwrap();
+    }
+    z.add_symlink("keys/link", "/etc/passwd", opts).unwrap();
+    z.finish().unwrap();
+    let (code, r, _) = verify_json(&zp, &WINDOW);
+    assert_eq!(code, 0);
+    assert!(findings_of(&r, "input_ignored")
+        .iter()
+        .any(|f| f["path"] == "keys/link"
+            && f["message"].as_str().unwrap().contains("symbolic link")));
+}
+
+#[test]
+fn truncated_archive_is_reported_and_what_was_read_is_judged() {
+    let (d, b) = scenario_copy("clean");
+    let tgz = d.path().join("bundle.tgz");
+    tar_with(&b, &tgz, |_| {});
+    let bytes = std::fs::read(&tgz).unwrap();
+    std::fs::write(&tgz, &bytes[..bytes.len() * 2 / 3]).unwrap();
+    let (code, r, _) = verify_json(&tgz, &WINDOW);
+    assert_eq!(code, 1);
+    assert!(findings_of(&r, "input_ignored")
+        .iter()
+        .any(|f| f["severity"] == "medium"
+            && f["message"]
+                .as_str()
+                .unwrap()
+                .contains("corrupt or truncated")));
+    let s = &r["summary"];
+    assert!(
+        s["digests"].as_u64().unwrap() + s["log_files"].as_u64().unwrap() > 0,
+        "{s}"
+    );
+}
+
+#[test]
+fn empty_or_foreign_folder_is_inconclusive() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("holiday.jpg"), [0xff, 0xd8, 0xff]).unwrap();
+    let (code, r, _) = verify_json(d.path(), &[]);
+    assert_eq!(code, 1);
+    assert_eq!(r["verdict"], "INCONCLUSIVE");
+    assert!(has_finding(&r, "input_ignored", "holiday.jpg"));
+}

@@ -1,0 +1,444 @@
+//! Integrity and coverage cases the conformance set lacks, on bundles made by the fixture
+//! builder: each describes a trail, changes one thing, and checks the findings a user relies on.
+
+use crate::common::*;
+use crate::fixture::*;
+use serde_json::Value;
+
+fn run(w: &Written, extra: &[&str]) -> (i32, Value) {
+    let (code, r, _) = verify_json(
+        &w.root,
+        &[
+            &["--start", &w.start_iso(), "--end", &w.end_iso()][..],
+            extra,
+        ]
+        .concat(),
+    );
+    (code, r)
+}
+
+fn two_regions() -> Bundle {
+    Bundle::new("123456789012", "audit", "us-east-1")
+        .regions(&["us-east-1", "eu-central-1"])
+        .window(ts("2025-03-01T00:00:00Z"), 8)
+}
+
+fn cells<'a>(r: &'a Value, account: &str, region: &str) -> &'a Vec<Value> {
+    r["coverage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["account"] == account && c["region"] == region)
+        .unwrap_or_else(|| panic!("no coverage for {account} {region}"))["hours"]
+        .as_array()
+        .unwrap()
+}
+
+#[test]
+fn clean_builder_bundle_is_verified() {
+    let d = tempfile::tempdir().unwrap();
+    let w = two_regions().write(d.path());
+    let (code, r) = run(&w, &[]);
+    assert_eq!(
+        (code, r["verdict"].as_str()),
+        (0, Some("VERIFIED")),
+        "{:?}",
+        kinds_above_info(&r)
+    );
+    assert!(cells(&r, "123456789012", "eu-central-1")
+        .iter()
+        .all(|c| c["digest_state"] == "verified"));
+}
+
+#[test]
+fn gap_in_one_region_only() {
+    let d = tempfile::tempdir().unwrap();
+    let w = two_regions().write(d.path());
+    let chain = w.digests_of("eu-central-1");
+    for dg in &chain[3..5] {
+        std::fs::remove_file(&dg.path).unwrap();
+        std::fs::remove_file(dg.sidecar.as_ref().unwrap()).unwrap();
+    }
+    let (code, r) = run(&w, &[]);
+    assert_eq!(code, 1);
+    let missing = findings_of(&r, "digest_missing");
+    assert_eq!(
+        missing.len(),
+        1,
+        "only the newest deleted digest is named by one present"
+    );
+    assert!(missing[0]["path"]
+        .as_str()
+        .unwrap()
+        .ends_with(&chain[4].key));
+    let gaps = findings_of(&r, "coverage_gap");
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    assert_eq!(
+        (gaps[0]["region"].as_str(), gaps[0]["cause"].as_str()),
+        (Some("eu-central-1"), Some("digest_missing"))
+    );
+    // The gap spans both deleted digests: from the end of the one before to the start of the one after.
+    assert_eq!(gaps[0]["start"].as_str().unwrap(), iso(chain[2].end));
+    assert_eq!(gaps[0]["end"].as_str().unwrap(), iso(chain[5].start));
+    assert!(cells(&r, "123456789012", "us-east-1")
+        .iter()
+        .all(|c| c["digest_state"] == "verified"));
+    // Their log files are unprovable, not injected.
+    assert!(findings_of(&r, "log_unreferenced")
+        .iter()
+        .all(|f| f["severity"] == "low" && f["region"] == "eu-central-1"));
+}
+
+#[test]
+fn newest_evidence_deleted_up_to_the_window_end_is_a_gap_without_evidence() {
+    let d = tempfile::tempdir().unwrap();
+    let w = two_regions().write(d.path());
+    let cut = w.start + 5 * HOUR;
+    for l in w.logs_of("us-east-1").iter().filter(|l| l.delivered >= cut) {
+        std::fs::remove_file(&l.path).unwrap();
+    }
+    for dg in w.digests_of("us-east-1").iter().filter(|dg| dg.end > cut) {
+        std::fs::remove_file(&dg.path).unwrap();
+        std::fs::remove_file(dg.sidecar.as_ref().unwrap()).unwrap();
+    }
+    let (code, r) = run(&w, &[]);
+    assert_eq!(code, 1);
+    let gaps = findings_of(&r, "coverage_gap");
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    assert_eq!(gaps[0]["cause"], "no_evidence");
+    assert_eq!(gaps[0]["end"].as_str().unwrap(), w.end_iso());
+    // The trail status says digests kept coming: deletion, not a partial copy.
+    assert_eq!(gaps[0]["severity"], "high");
+}
+
+#[test]
+fn injected_log_file_is_unreferenced_and_high() {
+    let d = tempfile::tempdir().unwrap();
+    let w = two_regions().write(d.path());
+    let real = w.logs_of("us-east-1")[4];
+    let fake = real
+        .path
+        .with_file_name(real.path.file_name().unwrap().to_string_lossy().replace(
+            real.key.rsplit('_').next().unwrap(),
+            "INJECTEDxxxxxxxx.json.gz",
+        ));
+    std::fs::copy(&real.path, &fake).unwrap();
+    edit_log(&fake, |v| v["Records"][0]["eventName"] = "Forged".into());
+    let (code, r) = run(&w, &[]);
+    assert_eq!(code, 1);
+    let f = findings_of(&r, "log_unreferenced");
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0]["severity"], "high");
+    assert!(f[0]["path"].as_str().unwrap().contains("INJECTED"));
+}
+
+#[test]
+fn duplicate_delivery_of_a_log_file_counts_once() {
+    let d = tempfile::tempdir().unwrap();
+    let w = two_regions().write(d.path());
+    let (_, before) = run(&w, &[]);
+    // AWS delivered one file twice and the newest digest lists both copies.
+    let newest = *w.digests_of("us-east-1").last().unwrap();
+    let listed_key = newest
+        .logs
+        .first()
+        .expect("newest digest lists a file")
+        .clone();
+    let log = w.logs.iter().find(|l| l.key == listed_key).unwrap();
+    let unique = log.key.rsplit('_').next().unwrap();
+    let copy_key = log.key.replace(unique, "DUPLICATExxxxxxx.json.gz");
+    let copy_path = log
+        .path
+        .with_file_name(copy_key.rsplit('/').next().unwrap());
+    std::fs::copy(&log.path, &copy_path).unwrap();
+    edit_digest(&newest.path, |v| {
+        let mut entry = v["logFiles"][0].clone();
+        entry["s3Object"] = copy_key.clone().into();
+        v["logFiles"].as_array_mut().unwrap().push(entry);
+    });
+    resign_digest(&newest.path, Key::Test);
+    let (code, r) = run(&w, &[]);
+    assert_eq!(
+        (code, r["verdict"].as_str()),
+        (0, Some("VERIFIED")),
+        "{:?}",
+        kinds_above_info(&r)
+    );
+    assert_eq!(r["summary"]["duplicate_log_files"], 1);
+    assert_eq!(r["summary"]["events"], before["summary"]["events"]);
+    assert_eq!(
+        r["summary"]["log_files_valid"].as_u64().unwrap(),
+        before["summary"]["log_files_valid"].as_u64().unwrap() + 1
+    );
+}
+
+#[test]
+fn denied_stop_logging_is_an_attempt_not_a_stop() {
+    let d = tempfile::tempdir().unwrap();
+    let b = two_regions();
+    let arn = b.trail_arn();
+    let t = ts("2025-03-01T03:12:00Z");
+    let w = b
+        .record(
+            Event::stop_logging(t, &arn)
+                .principal("arn:aws:iam::123456789012:user/mallory")
+                .source_ip("203.0.113.9")
+                .denied(),
+        )
+        .write(d.path());
+    let (code, r) = run(&w, &[]);
+    assert_eq!(
+        code, 0,
+        "an attempt alone does not fail the run at --fail-on medium"
+    );
+    let f = findings_of(&r, "logging_tampering_event");
+    assert_eq!(f.len(), 1);
+    let f = f[0];
+    assert_eq!(f["event_name"], "StopLogging");
+    assert_eq!(f["error_code"], "AccessDenied");
+    assert_eq!(f["principal"], "arn:aws:iam::123456789012:user/mallory");
+    assert_eq!(f["source_ip"], "203.0.113.9");
+    assert_eq!(f["event_time"], "2025-03-01T03:12:00Z");
+    assert_eq!(f["severity"], "low");
+    assert!(f["message"].as_str().unwrap().contains("attempt"));
+    assert!(findings_of(&r, "coverage_gap").is_empty());
+}
+
+#[test]
+fn stop_logging_gaps_every_region_and_names_who_stopped_it() {
+    let d = tempfile::tempdir().unwrap();
+    let w = two_regions()
+        .stop_logging(ts("2025-03-01T02:20:00Z"), Some(ts("2025-03-01T05:05:00Z")))
+        .stop_principal("arn:aws:iam::123456789012:user/svc-backup", "198.51.100.23")
+        .write(d.path());
+    let (code, r) = run(&w, &[]);
+    assert_eq!(code, 1);
+    let gaps = findings_of(&r, "coverage_gap");
+    assert_eq!(gaps.len(), 2, "{gaps:?}");
+    for g in &gaps {
+        assert_eq!(g["cause"], "logging_stopped");
+        assert!(g["message"].as_str().unwrap().contains(
+            "StopLogging at 2025-03-01T02:20:00Z by arn:aws:iam::123456789012:user/svc-backup"
+        ));
+        assert!(
+            g["start"].as_str().unwrap() < "2025-03-01T03:00:00Z"
+                && g["end"].as_str().unwrap() >= "2025-03-01T05:05:00Z"
+        );
+    }
+    let stop = findings_of(&r, "logging_tampering_event");
+    assert_eq!(stop.len(), 1);
+    assert_eq!(stop[0]["severity"], "high");
+    assert!(stop[0]["evidence"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|d| d.as_str().unwrap().contains("explains coverage gaps")));
+}
+
+#[test]
+fn chain_restart_without_stop_event_is_still_logging_stopped_but_says_so() {
+    let d = tempfile::tempdir().unwrap();
+    let w = two_regions()
+        .stop_logging(ts("2025-03-01T02:20:00Z"), Some(ts("2025-03-01T05:05:00Z")))
+        .stop_events(false)
+        .write(d.path());
+    let (_, r) = run(&w, &[]);
+    let gaps = findings_of(&r, "coverage_gap");
+    assert!(!gaps.is_empty());
+    assert!(gaps.iter().all(|g| g["cause"] == "logging_stopped"
+        && g["message"]
+            .as_str()
+            .unwrap()
+            .contains("no StopLogging event")));
+    assert!(findings_of(&r, "logging_tampering_event").is_empty());
+}
+
+#[test]
+fn events_count_in_the_hour_of_their_event_time_not_their_delivery() {
+    let d = tempfile::tempdir().unwrap();
+    let w = two_regions().files_per_hour(3).write(d.path());
+    let (_, r) = run(&w, &[]);
+    // Count by eventTime from the files themselves.
+    let mut want: std::collections::BTreeMap<String, u64> = Default::default();
+    let mut earlier = 0;
+    for l in w.logs_of("us-east-1") {
+        let v: Value = serde_json::from_slice(&gunzip_file(&l.path)).unwrap();
+        for rec in v["Records"].as_array().unwrap() {
+            let t = rec["eventTime"].as_str().unwrap();
+            *want.entry(format!("{}:00:00Z", &t[..13])).or_default() += 1;
+            if ts(t) / HOUR < l.delivered / HOUR {
+                earlier += 1;
+            }
+        }
+    }
+    assert!(
+        earlier > 0,
+        "the builder delivers some events in a later hour"
+    );
+    for c in cells(&r, "123456789012", "us-east-1") {
+        let h = c["hour"].as_str().unwrap();
+        assert_eq!(
+            c["events"].as_u64().unwrap(),
+            want.get(h).copied().unwrap_or(0),
+            "hour {h}"
+        );
+    }
+}
+
+#[test]
+fn organization_trail_with_two_member_accounts() {
+    let d = tempfile::tempdir().unwrap();
+    let w = Bundle::new("111122223333", "org_trail", "us-east-1")
+        .org("o-abc123def4")
+        .member_accounts(&["444455556666", "777788889999"])
+        .prefix("org-logs")
+        .regions(&["us-east-1", "eu-west-1"])
+        .window(ts("2025-03-01T00:00:00Z"), 4)
+        .write(d.path());
+    let (code, r) = run(&w, &[]);
+    assert_eq!(
+        (code, r["verdict"].as_str()),
+        (0, Some("VERIFIED")),
+        "{:?}",
+        kinds_above_info(&r)
+    );
+    assert_eq!(r["summary"]["accounts"], 3);
+    let victim = w.account_logs("777788889999", "eu-west-1")[1];
+    std::fs::remove_file(&victim.path).unwrap();
+    let (code, r) = run(&w, &[]);
+    assert_eq!(code, 1);
+    let f = findings_of(&r, "log_missing");
+    assert_eq!(f.len(), 1);
+    assert_eq!(
+        (f[0]["account"].as_str(), f[0]["region"].as_str()),
+        (Some("777788889999"), Some("eu-west-1"))
+    );
+}
+
+#[test]
+fn forged_and_resigned_digests() {
+    let d = tempfile::tempdir().unwrap();
+    let w = two_regions()
+        .forge_digest("eu-central-1", 3)
+        .bad_signature("us-east-1", -1)
+        .write(d.path());
+    let (code, r) = run(&w, &[]);
+    assert_eq!(code, 1);
+    let unknown = findings_of(&r, "digest_key_unknown");
+    assert_eq!(unknown.len(), 1);
+    assert_eq!(unknown[0]["region"], "eu-central-1");
+    let invalid = findings_of(&r, "digest_signature_invalid");
+    assert_eq!(invalid.len(), 1);
+    assert_eq!(invalid[0]["region"], "us-east-1");
+    assert!(findings_of(&r, "coverage_gap")
+        .iter()
+        .all(|g| g["cause"] == "unverified"));
+}
+
+#[test]
+fn validation_switched_off_leaves_unverified_hours_to_the_end() {
+    let d = tempfile::tempdir().unwrap();
+    let w = two_regions()
+        .validation_disabled_at(ts("2025-03-01T05:30:00Z"))
+        .write(d.path());
+    let (code, r) = run(&w, &[]);
+    assert_eq!(code, 1);
+    let gaps = findings_of(&r, "coverage_gap");
+    assert_eq!(gaps.len(), 2);
+    for g in gaps {
+        assert_eq!(g["cause"], "unverified");
+        assert_eq!(g["end"].as_str().unwrap(), w.end_iso());
+    }
+    assert!(!findings_of(&r, "config_log_validation_disabled").is_empty());
+}
+
+#[test]
+fn pem_key_on_the_command_line_replaces_the_export() {
+    let d = tempfile::tempdir().unwrap();
+    let w = two_regions()
+        .write_keys(false)
+        .write(&d.path().join("bundle"));
+    let (code, r) = run(&w, &[]);
+    assert_eq!((code, r["verdict"].as_str()), (1, Some("INCONCLUSIVE")));
+    assert!(!findings_of(&r, "digest_key_unknown").is_empty());
+    let pem = d.path().join("cloudtrail.pem");
+    write_public_key_pem(Key::Test, &pem);
+    let (code, r) = run(&w, &["--public-key", pem.to_str().unwrap()]);
+    assert_eq!(
+        (code, r["verdict"].as_str()),
+        (0, Some("VERIFIED")),
+        "{:?}",
+        kinds_above_info(&r)
+    );
+}
+
+#[test]
+fn key_rotation_and_cli_v1_exports_verify() {
+    let d = tempfile::tempdir().unwrap();
+    let w = two_regions()
+        .key_rotation(ts("2025-03-01T04:00:00Z"))
+        .aws_cli(AwsCli::V1)
+        .write(d.path());
+    let (code, r) = run(&w, &[]);
+    assert_eq!(
+        (code, r["verdict"].as_str()),
+        (0, Some("VERIFIED")),
+        "{:?}",
+        kinds_above_info(&r)
+    );
+}
+
+#[test]
+fn backfill_digest_verifies_and_covers_its_files() {
+    let d = tempfile::tempdir().unwrap();
+    let b = two_regions();
+    let w = b.write(d.path());
+    // A log file the hourly digest missed, delivered with a backfill digest.
+    let late = w.logs_of("us-east-1")[2];
+    let listing = w.digest_listing(late).unwrap();
+    edit_digest(&listing.path, |v| {
+        v["logFiles"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|e| e["s3Object"] != late.key.as_str());
+    });
+    // Rewrite the edited digest's signature and the next digest's link to it, as AWS would
+    // have written them without the file.
+    resign_chain_from(&w, listing);
+    write_backfill_digest(
+        &b,
+        &w,
+        "123456789012",
+        "us-east-1",
+        listing.start,
+        listing.end,
+        &[late],
+        Key::Test,
+    );
+    let (code, r) = run(&w, &[]);
+    assert_eq!(
+        (code, r["verdict"].as_str()),
+        (0, Some("VERIFIED")),
+        "{:?}",
+        r["findings"]
+    );
+}
+
+/// Re-sign `from` and every later digest of its chain so that links stay consistent.
+fn resign_chain_from(w: &Written, from: &DigestFile) {
+    let chain = w.account_digests(&from.account, &from.region);
+    let i = chain.iter().position(|d| d.key == from.key).unwrap();
+    let mut prev_sig = resign_digest(&from.path, Key::Test);
+    let mut prev_sha = sha256_hex(&gunzip_file(&from.path));
+    for d in &chain[i + 1..] {
+        if d.chain_start {
+            break;
+        }
+        edit_digest(&d.path, |v| {
+            v["previousDigestSignature"] = prev_sig.clone().into();
+            v["previousDigestHashValue"] = prev_sha.clone().into();
+        });
+        prev_sig = resign_digest(&d.path, Key::Test);
+        prev_sha = sha256_hex(&gunzip_file(&d.path));
+    }
+}
