@@ -263,7 +263,7 @@ fn relative(root: &Path, p: &Path) -> String {
 fn read_archive(
     root: &Path,
     kind: archive::ArchiveKind,
-    shown: &dyn Fn(&str) -> String,
+    shown: &(dyn Fn(&str) -> String + Sync),
     limits: Limits,
     progress: &Progress,
     items: &mut Vec<Item>,
@@ -272,67 +272,82 @@ fn read_archive(
     let (tx, rx) = std::sync::mpsc::sync_channel::<(String, Need, Vec<u8>, u64)>(
         rayon::current_num_threads() * 2,
     );
-    let mut local: Vec<Item> = Vec::new();
-    let walked = std::thread::scope(|s| {
-        let workers = s.spawn(|| {
-            rx.into_iter()
-                .par_bridge()
-                .map(|(display, need, bytes, size)| {
-                    ingest_bytes(display, need, bytes, size, limits, progress)
-                })
-                .collect::<Vec<Item>>()
-        });
-        let counter = |n: u64| progress.advance(n);
-        let mut on_entry = |ev: Event<'_>| -> std::io::Result<()> {
-            match ev {
-                Event::Rejected { name, reason } => {
-                    local.push(ignored(
-                        &shown(&name),
-                        0,
-                        None,
-                        &format!("archive entry {reason}"),
-                        Severity::Low,
-                    ));
-                }
-                Event::File { name, size, reader } => {
-                    let display = shown(&name);
-                    match need_of(&display) {
-                        Need::HashOnly(role) => {
-                            let sha = hash_reader(reader).ok();
-                            local.push(hash_only(display, role, size, sha));
-                        }
-                        need => {
-                            let cap = match need {
-                                Need::Json | Need::Pem | Need::Sidecar(_) => MAX_JSON_FILE,
-                                _ => limits.max_inflate,
-                            };
-                            match read_capped(reader, cap) {
-                                Ok(bytes) => {
-                                    // The channel only closes if the workers died: stop reading then.
-                                    if tx.send((display, need, bytes, size)).is_err() {
-                                        return Err(std::io::Error::other("worker pool stopped"));
+    // The reader runs on its own thread; the workers consume on this thread, which is
+    // inside the run's rayon pool, so `--threads` holds for archives too.
+    let (walked, mut local, read) = std::thread::scope(|s| {
+        let reader = s.spawn(move || {
+            let mut local: Vec<Item> = Vec::new();
+            let counter = |n: u64| progress.advance(n);
+            let mut on_entry = |ev: Event<'_>| -> std::io::Result<()> {
+                match ev {
+                    Event::Rejected { name, reason } => {
+                        local.push(ignored(
+                            &shown(&name),
+                            0,
+                            None,
+                            &format!("archive entry {reason}"),
+                            Severity::Low,
+                        ));
+                    }
+                    Event::File { name, size, reader } => {
+                        let display = shown(&name);
+                        match need_of(&display) {
+                            Need::HashOnly(role) => {
+                                let sha = hash_reader(reader).ok();
+                                local.push(hash_only(display, role, size, sha));
+                            }
+                            need => {
+                                let cap = match need {
+                                    Need::Json | Need::Pem | Need::Sidecar(_) => MAX_JSON_FILE,
+                                    _ => limits.max_inflate,
+                                };
+                                match read_capped(reader, cap) {
+                                    Ok(bytes) => {
+                                        // Closed only if the workers died: stop reading then.
+                                        if tx.send((display, need, bytes, size)).is_err() {
+                                            return Err(std::io::Error::other(
+                                                "worker pool stopped",
+                                            ));
+                                        }
                                     }
-                                }
-                                Err(why) => {
-                                    local.push(ignored(&display, size, None, &why, Severity::Low))
+                                    Err(why) => local.push(ignored(
+                                        &display,
+                                        size,
+                                        None,
+                                        &why,
+                                        Severity::Low,
+                                    )),
                                 }
                             }
                         }
                     }
                 }
-            }
-            Ok(())
-        };
-        let walked = archive::walk(root, kind, &counter, &mut on_entry);
-        drop(tx);
-        let read = workers.join().unwrap_or_default();
-        (walked, read)
+                Ok(())
+            };
+            let walked = archive::walk(root, kind, &counter, &mut on_entry);
+            drop(tx);
+            (walked, local)
+        });
+        let read: Vec<Item> = rx
+            .into_iter()
+            .par_bridge()
+            .map(|(display, need, bytes, size)| {
+                ingest_bytes(display, need, bytes, size, limits, progress)
+            })
+            .collect();
+        let (walked, local) = reader.join().unwrap_or_else(|_| {
+            (
+                Err(std::io::Error::other("archive reader failed")),
+                Vec::new(),
+            )
+        });
+        (walked, local, read)
     });
-    let (walked, read) = walked;
+    let found = read.len() + local.len();
     items.extend(read);
     items.append(&mut local);
     if let Err(e) = walked {
-        if items.len() <= 1 {
+        if found == 0 {
             // Nothing could be read at all: the archive is not usable as an input.
             return Err(Error::InputUnreadable {
                 path: root.to_path_buf(),

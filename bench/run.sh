@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# End-to-end benchmark: generate large signed bundles with the project's fixture builder,
+# then measure `trailproof verify` on them (wall time, MB/s of inflated JSON, files/s, peak
+# RSS) with 1 and 2 threads, beside the bare per-file loop of `cargo bench --bench stages`.
+#
+#   bench/run.sh [WORKDIR]        (default /tmp/trailproof-bench; needs ~3 GB free)
+#
+# Bundles (3 regions, 12 log files an hour):
+#   full   7 days, 200 events a file   (~1.6 GB of log JSON)  throughput, thread scaling
+#   lean   7 days,  20 events a file   (same cells, 10x fewer events)  memory vs events
+#   small  17 hours, 200 events a file (~10x smaller bundle)  memory vs bundle size
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WORK=${1:-/tmp/trailproof-bench}
+mkdir -p "$WORK"
+cargo build --release --quiet
+BIN=target/release/trailproof
+
+gen() { # name days events
+    local dir="$WORK/$1"
+    if [ ! -f "$dir/.done" ]; then
+        rm -rf "$dir" && mkdir -p "$dir"
+        TRAILPROOF_BENCH_DIR="$dir" TRAILPROOF_BENCH_DAYS="$2" TRAILPROOF_BENCH_EVENTS="$4" \
+            TRAILPROOF_BENCH_HOURS="$3" \
+            cargo test --release --quiet --test it -- --ignored generate_bench_bundle >/dev/null
+        touch "$dir/.done"
+    fi
+}
+gen full 7 0 200
+gen lean 7 0 20
+gen small 0 17 200
+
+measure() { # name threads
+    local dir="$WORK/$1" out="$WORK/$1.t$2.json" tm="$WORK/$1.t$2.time"
+    /usr/bin/time -f '%e %M' -o "$tm" "$BIN" verify "$dir" --format json --deterministic \
+        --no-progress --threads "$2" > "$out" || true
+    python3 - "$out" "$tm" "$1" "$2" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+wall, rss_kb = open(sys.argv[2]).read().split()
+s = r["summary"]
+wall = float(wall)
+print(f"| {sys.argv[3]:<5} | {sys.argv[4]} | {s['inflated_bytes']/1e6:8.0f} | {s['log_files']:6d} | {s['events']:9d} | "
+      f"{wall:6.2f} | {s['inflated_bytes']/1e6/wall:7.0f} | {s['log_files']/wall:7.0f} | {int(rss_kb)/1024:6.1f} | {r['verdict']} |")
+PY
+}
+
+echo "| bundle | threads | MB of JSON | files | events | wall s | MB/s | files/s | peak RSS MiB | verdict |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+for b in full lean small; do
+    for t in 1 2; do measure "$b" "$t"; done
+done
+# Byte-identical reports whatever the thread count.
+cmp -s "$WORK/full.t1.json" "$WORK/full.t2.json" && echo "reports with --threads 1 and 2: identical" \
+    || echo "reports with --threads 1 and 2: DIFFER"
+echo
+echo "Bare per-file loop on the same files (cargo bench --bench stages):"
+cargo bench --quiet --bench stages -- "$WORK/full" 2>/dev/null | grep -v '^$'
