@@ -65,6 +65,9 @@ pub struct Args {
     /// Also write the JSON report to FILE.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Also write a self-contained HTML report (heat map, findings, manifest) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Lowest severity that makes the exit status 1.
     #[arg(long = "fail-on", value_name = "SEVERITY", default_value = "medium")]
     pub fail_on: String,
@@ -100,6 +103,7 @@ pub struct Options {
     pub regions: Vec<String>,
     pub format: Format,
     pub json_out: Option<PathBuf>,
+    pub html_out: Option<PathBuf>,
     pub fail_on: Severity,
     pub deterministic: bool,
     pub quiet: bool,
@@ -165,7 +169,7 @@ impl Options {
                 });
             }
         }
-        if let Some(out) = &a.json {
+        for out in a.json.iter().chain(&a.html) {
             check_output(out, &a.paths, a.force)?;
         }
         Ok(Options {
@@ -178,6 +182,7 @@ impl Options {
             regions: a.region,
             format: a.format,
             json_out: a.json,
+            html_out: a.html,
             fail_on,
             deterministic: a.deterministic,
             quiet: a.quiet,

@@ -32,6 +32,13 @@ fn run(args: trailproof::cli::Args) -> trailproof::Result<u8> {
             opts.force,
         )?;
     }
+    if let Some(path) = &opts.html_out {
+        write_new(
+            path,
+            trailproof::report::html::render(&report).as_bytes(),
+            opts.force,
+        )?;
+    }
     if !(opts.quiet && opts.format == Format::Text) {
         let out = trailproof::render(&report, opts.format);
         let mut stdout = std::io::stdout().lock();

@@ -1,9 +1,11 @@
-//! The report: one model, several writers (`text.rs` for people, `json.rs` for machines).
+//! The report: one model, several writers (`text.rs` and `html.rs` for people, `json.rs`
+//! and `csv.rs` for machines).
 //!
 //! `Report` is assembled once by `lib.rs` from every stage's output, with findings sorted
 //! and the verdict and exit status already derived; writers only turn it into bytes.
 
 pub mod csv;
+pub mod html;
 pub mod json;
 pub mod text;
 

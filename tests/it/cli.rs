@@ -345,3 +345,37 @@ fn archives_give_the_report_a_folder_gives() {
         .iter()
         .any(|f| f["role"] == "archive"));
 }
+
+#[test]
+fn html_report_is_self_contained_and_escapes_the_evidence() {
+    let (d, b) = scenario_copy("stop_logging");
+    let html = d.path().join("report.html");
+    trailproof()
+        .arg("verify")
+        .arg(&b)
+        .args(WINDOW)
+        .arg("--html")
+        .arg(&html)
+        .arg("--quiet")
+        .assert()
+        .code(1);
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.starts_with("<!DOCTYPE html>")
+            && page.contains("FINDINGS")
+            && page.contains("logging_stopped")
+    );
+    assert!(
+        page.contains("class=\"c absent\""),
+        "the stop shows in the heat map"
+    );
+    assert!(!page.contains("<script") && !page.contains("http://") && !page.contains("https://"));
+    let out = trailproof()
+        .arg("verify")
+        .arg(&b)
+        .arg("--html")
+        .arg(&html)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "never replaced without --force");
+}
