@@ -146,20 +146,8 @@ fn walk_tar<R: Read>(
             f(reject("not a regular file"))?;
             continue;
         }
-        match normalise(&raw, top) {
-            Err(why) => f(reject(why))?,
-            Ok(name) if !seen.insert(name.clone()) => f(reject(
-                "a second entry with the same name: only the first is read",
-            ))?,
-            Ok(name) => {
-                let size = entry.size();
-                f(Event::File {
-                    name,
-                    size,
-                    reader: &mut entry,
-                })?;
-            }
-        }
+        let size = entry.size();
+        hand_over(&raw, top, seen, size, &mut entry, f)?;
     }
     Ok(())
 }
@@ -192,22 +180,30 @@ fn walk_zip(
             f(reject("an absolute path or a `..` component: not read"))?;
             continue;
         }
-        match normalise(&raw, top) {
-            Err(why) => f(reject(why))?,
-            Ok(name) if !seen.insert(name.clone()) => f(reject(
-                "a second entry with the same name: only the first is read",
-            ))?,
-            Ok(name) => {
-                let size = entry.size();
-                f(Event::File {
-                    name,
-                    size,
-                    reader: &mut entry,
-                })?;
-            }
-        }
+        let size = entry.size();
+        hand_over(&raw, top, seen, size, &mut entry, f)?;
     }
     Ok(())
+}
+
+/// Hand a regular entry to the caller under its safe name, or reject it.
+fn hand_over(
+    raw: &str,
+    top: &str,
+    seen: &mut HashSet<String>,
+    size: u64,
+    reader: &mut dyn Read,
+    f: &mut dyn FnMut(Event<'_>) -> io::Result<()>,
+) -> io::Result<()> {
+    let reason = match normalise(raw, top) {
+        Ok(name) if seen.insert(name.clone()) => return f(Event::File { name, size, reader }),
+        Ok(_) => "a second entry with the same name: only the first is read",
+        Err(why) => why,
+    };
+    f(Event::Rejected {
+        name: raw.to_owned(),
+        reason: reason.to_owned(),
+    })
 }
 
 /// A safe relative name, or why not.

@@ -311,22 +311,7 @@ fn archives_give_the_report_a_folder_gives() {
     t.append_dir_all("bundle", &b).unwrap();
     t.into_inner().unwrap().finish().unwrap();
     let zip_path = d.path().join("bundle.zip");
-    {
-        let mut z = zip::ZipWriter::new(std::fs::File::create(&zip_path).unwrap());
-        let opts = zip::write::SimpleFileOptions::default();
-        let mut files = walk(&b);
-        files.sort();
-        for p in files {
-            let rel = p
-                .strip_prefix(&b)
-                .unwrap()
-                .to_string_lossy()
-                .replace('\\', "/");
-            z.start_file(rel, opts).unwrap();
-            std::io::Write::write_all(&mut z, &std::fs::read(&p).unwrap()).unwrap();
-        }
-        z.finish().unwrap();
-    }
+    zip_dir(&b, &zip_path, |_| {});
     let strip = |mut r: serde_json::Value| {
         r.as_object_mut().unwrap().remove("inputs");
         r

@@ -148,3 +148,26 @@ pub fn has_finding(report: &serde_json::Value, kind: &str, path_end: &str) -> bo
         .iter()
         .any(|f| f["path"].as_str().is_some_and(|p| p.ends_with(path_end)))
 }
+
+/// Zip every file under `root` (names relative to it), plus `extra` written by the caller.
+pub fn zip_dir(
+    root: &std::path::Path,
+    out: &std::path::Path,
+    extra: impl FnOnce(&mut zip::ZipWriter<std::fs::File>),
+) {
+    let mut z = zip::ZipWriter::new(std::fs::File::create(out).unwrap());
+    let opts = zip::write::SimpleFileOptions::default();
+    let mut files = walk(root);
+    files.sort();
+    for p in files {
+        let rel = p
+            .strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        z.start_file(rel, opts).unwrap();
+        std::io::Write::write_all(&mut z, &std::fs::read(&p).unwrap()).unwrap();
+    }
+    extra(&mut z);
+    z.finish().unwrap();
+}

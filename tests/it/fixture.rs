@@ -29,8 +29,10 @@
 //! `data_events_only`, `record` (any event, e.g. a denied StopLogging), `forge_digest`
 //! (signed by the forger, chain consistent), `bad_signature`, `sidecars`, `aws_cli`
 //! (v1 epoch timestamps), `key_export_offset`, `edit_config`. After-the-fact attacks use
-//! the file helpers: [`edit_log`], [`edit_digest`], [`resign_digest`], [`truncate_file`],
-//! [`write_backfill_digest`], or plain `std::fs` calls on the paths in [`Written`].
+//! the file helpers: [`edit_log`], [`edit_digest`], [`resign_digest`],
+//! [`forge_digest_file`], [`truncate_file`], [`write_backfill_digest`],
+//! [`Bundle::write_unlisted_log`], [`Written::remove_region`], or plain `std::fs` calls on
+//! the paths in [`Written`]. [`sample`] is the bundle committed in `testdata/sample/`.
 //!
 //! Log files: one per delivery slot (`files_per_hour` a hour, the last one of an hour at the
 //! top of the next hour, as AWS names them), holding the slot's events; a slot without

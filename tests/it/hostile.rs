@@ -244,19 +244,14 @@ fn tar_with_traversal_and_links_reports_them_and_reads_the_rest() {
 fn zip_with_a_symlink_reports_it() {
     let (d, b) = scenario_copy("clean");
     let zp = d.path().join("bundle.zip");
-    let mut z = zip::ZipWriter::new(std::fs::File::create(&zp).unwrap());
-    let opts = zip::write::SimpleFileOptions::default();
-    for p in walk(&b) {
-        let rel = p
-            .strip_prefix(&b)
-            .unwrap()
-            .to_string_lossy()
-            .replace('\\', "/");
-        z.start_file(rel, opts).unwrap();
-        std::io::Write::write_all(&mut z, &std::fs::read(&p).unwrap()).unwrap();
-    }
-    z.add_symlink("keys/link", "/etc/passwd", opts).unwrap();
-    z.finish().unwrap();
+    zip_dir(&b, &zp, |z| {
+        z.add_symlink(
+            "keys/link",
+            "/etc/passwd",
+            zip::write::SimpleFileOptions::default(),
+        )
+        .unwrap();
+    });
     let (code, r, _) = verify_json(&zp, &WINDOW);
     assert_eq!(code, 0);
     assert!(findings_of(&r, "input_ignored")
