@@ -86,11 +86,20 @@ fn sonic_count(json: &[u8]) -> usize {
 struct Bench {
     pool: rayon::ThreadPool,
     total: u64,
+    /// Only rows whose name contains this (second argument), e.g. for `perf record`.
+    only: Option<String>,
 }
 
 impl Bench {
     /// Time `f` over every item, on one thread and on two; prints both rates.
     fn row<T: Sync>(&self, name: &str, items: &[T], f: impl Fn(&T, &mut Vec<u8>) + Sync) {
+        if self
+            .only
+            .as_ref()
+            .is_some_and(|o| !name.contains(o.as_str()))
+        {
+            return;
+        }
         let one = best_of_three(|| {
             BUF.with(|b| {
                 let b = &mut b.borrow_mut();
@@ -125,9 +134,12 @@ fn best_of_three(mut f: impl FnMut()) -> f64 {
 }
 
 fn main() {
-    let root = std::env::args()
+    let args: Vec<String> = std::env::args()
         .skip(1)
-        .find(|a| !a.starts_with('-'))
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let root = args
+        .first()
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/sample")));
     let files: Vec<Vec<u8>> = log_files(&root)
@@ -155,7 +167,11 @@ fn main() {
         .num_threads(2)
         .build()
         .unwrap();
-    let b = Bench { pool, total };
+    let b = Bench {
+        pool,
+        total,
+        only: args.get(1).cloned(),
+    };
     println!(
         "{:<46} {:>8} {:>8}",
         "MB/s of inflated JSON", "1 thread", "2 thr."
