@@ -4,7 +4,7 @@
 //! every required field checked). Its signature comes from its `.head.json` sidecar or,
 //! failing that, from the next digest's `previousDigestSignature` (the `aws s3 sync` case:
 //! sync drops object metadata). It is verified as SPEC "Integrity rules" says: RSA
-//! PKCS#1 v1.5 with SHA-256 only (`Pkcs1v15Sign::new::<Sha256>` checks the DigestInfo, so a
+//! PKCS#1 v1.5 with SHA-256 only (`ring`'s `RSA_PKCS1_2048_8192_SHA256` checks the DigestInfo, so a
 //! signature made over another hash is invalid) over the data-signing string, with the key
 //! whose fingerprint the digest names and whose validity covers the digest.
 //!
@@ -263,16 +263,33 @@ fn verify_one(d: &DigestFile, next: Option<&str>, ring: &KeyRing) -> Status {
     let Some(sig_bytes) = unhex(sig) else {
         return Status::Invalid("signature is not hexadecimal".into());
     };
-    let hashed = Sha256::digest(c.signing_string.as_bytes());
-    match key
-        .key
-        .verify(Pkcs1v15Sign::new::<Sha256>(), &hashed, &sig_bytes)
-    {
-        Ok(()) => Status::Verified { source },
-        Err(_) => Status::Invalid(format!(
+    if verify_signature(key, c.signing_string.as_bytes(), &sig_bytes) {
+        Status::Verified { source }
+    } else {
+        Status::Invalid(format!(
             "signature does not verify with key {} over the data-signing string",
             key.fingerprint
-        )),
+        ))
+    }
+}
+
+/// RSASSA-PKCS1-v1_5 with SHA-256, and no other DigestInfo. `ring` (constant-time, about
+/// 20x faster than big-integer RSA here) takes keys of 2048 bits and more, which is every
+/// key CloudTrail has published; smaller keys go through the `rsa` crate.
+fn verify_signature(key: &crate::keys::PublicKey, message: &[u8], sig: &[u8]) -> bool {
+    use rsa::traits::PublicKeyParts;
+    if key.key.n().bits() >= 2048 {
+        ring::signature::UnparsedPublicKey::new(
+            &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+            &key.pkcs1,
+        )
+        .verify(message, sig)
+        .is_ok()
+    } else {
+        let hashed = Sha256::digest(message);
+        key.key
+            .verify(Pkcs1v15Sign::new::<Sha256>(), &hashed, sig)
+            .is_ok()
     }
 }
 

@@ -301,7 +301,7 @@ fn read_archive(
                                     Need::Json | Need::Pem | Need::Sidecar(_) => MAX_JSON_FILE,
                                     _ => limits.max_inflate,
                                 };
-                                match read_capped(reader, cap) {
+                                match read_capped_sized(reader, cap, size) {
                                     Ok(bytes) => {
                                         // Closed only if the workers died: stop reading then.
                                         if tx.send((display, need, bytes, size)).is_err() {
@@ -681,11 +681,18 @@ fn hash_reader(r: &mut dyn Read) -> std::io::Result<String> {
 /// Read a whole file, refusing more than `limit` bytes. The error is a sentence for a finding.
 pub fn read_limited(p: &Path, limit: u64) -> std::result::Result<Vec<u8>, String> {
     let mut f = std::fs::File::open(p).map_err(|e| format!("cannot open: {e}"))?;
-    read_capped(&mut f, limit)
+    let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+    read_capped_sized(&mut f, limit, size)
 }
 
-fn read_capped(r: &mut dyn Read, limit: u64) -> std::result::Result<Vec<u8>, String> {
-    let mut buf = Vec::new();
+/// `size_hint`: the size the file says it has, to read it without growing the buffer.
+fn read_capped_sized(
+    r: &mut dyn Read,
+    limit: u64,
+    size_hint: u64,
+) -> std::result::Result<Vec<u8>, String> {
+    let cap = usize::try_from(size_hint.min(limit).saturating_add(1)).unwrap_or(0);
+    let mut buf = Vec::with_capacity(cap);
     r.take(limit.saturating_add(1))
         .read_to_end(&mut buf)
         .map_err(|e| format!("cannot read: {e}"))?;

@@ -25,6 +25,8 @@ pub struct PublicKey {
     pub valid_from: Option<i64>,
     pub valid_to: Option<i64>,
     pub key: RsaPublicKey,
+    /// The PKCS#1 DER the fingerprint is computed over (what `ring` verifies with).
+    pub pkcs1: Vec<u8>,
     pub source: String,
 }
 
@@ -95,15 +97,16 @@ pub fn load(files: &[KeyFile]) -> KeyRing {
         match &f.json {
             Some(json) => load_list(&mut ring, &f.path, json),
             None => match parse_pem(&f.bytes) {
-                Ok(key) => match fingerprint_of(&key) {
-                    Some(fp) => ring.add(PublicKey {
-                        fingerprint: fp,
+                Ok(key) => match key.to_pkcs1_der() {
+                    Ok(der) => ring.add(PublicKey {
+                        fingerprint: hex(&Md5::digest(der.as_bytes())),
                         valid_from: None,
                         valid_to: None,
+                        pkcs1: der.as_bytes().to_vec(),
                         key,
                         source: f.path.clone(),
                     }),
-                    None => ring.reject(&f.path, "cannot encode as PKCS#1".into()),
+                    Err(_) => ring.reject(&f.path, "cannot encode as PKCS#1".into()),
                 },
                 Err(why) => ring.reject(&f.path, why),
             },
@@ -164,6 +167,7 @@ fn load_list(ring: &mut KeyRing, path: &str, json: &serde_json::Value) {
             fingerprint: fp,
             valid_from: from,
             valid_to: to,
+            pkcs1: der,
             key,
             source: path.to_owned(),
         });
@@ -173,11 +177,6 @@ fn load_list(ring: &mut KeyRing, path: &str, json: &serde_json::Value) {
 fn key_bits(k: &RsaPublicKey) -> usize {
     use rsa::traits::PublicKeyParts;
     k.n().bits()
-}
-
-fn fingerprint_of(key: &RsaPublicKey) -> Option<String> {
-    let der = key.to_pkcs1_der().ok()?;
-    Some(hex(&Md5::digest(der.as_bytes())))
 }
 
 /// `BEGIN RSA PUBLIC KEY` (PKCS#1) or `BEGIN PUBLIC KEY` (SubjectPublicKeyInfo).

@@ -164,9 +164,15 @@ pub fn region_in_name(name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// The `YYYY/MM/DD` folders name the day of `t` (checked without formatting: once per file).
 fn date_matches((y, m, d): (&str, &str, &str), t: i64) -> bool {
-    let day = crate::time::fmt(t);
-    day.get(0..4) == Some(y) && day.get(5..7) == Some(m) && day.get(8..10) == Some(d)
+    let parse = |s: &str| s.parse::<i64>().ok();
+    match (parse(y), parse(m), parse(d)) {
+        (Some(y), Some(m), Some(d)) => {
+            crate::time::day_start(y, m, d) == Some(t.div_euclid(86_400) * 86_400)
+        }
+        _ => false,
+    }
 }
 
 struct LogName {

@@ -193,6 +193,21 @@ pub fn parse_event_time(s: &str) -> Option<i64> {
     parse_iso(s)
 }
 
+/// UNIX time of 00:00:00 UTC on a calendar date; `None` for a date that does not exist.
+pub fn day_start(y: i64, m: i64, d: i64) -> Option<i64> {
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days_in = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    (1..=days_in)
+        .contains(&d)
+        .then(|| days_from_civil(y, m, d) * 86_400)
+}
+
 /// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
@@ -223,6 +238,8 @@ mod event_time_tests {
             parse_iso("2025-01-06T09:21:28Z")
         );
         assert_eq!(parse_event_time("2025-13-06T09:21:28Z"), None);
+        assert_eq!(day_start(2024, 2, 29), parse_iso("2024-02-29T00:00:00Z"));
+        assert_eq!(day_start(2025, 2, 29), None);
         assert_eq!(parse_event_time("2025-01-06T9:21:28Z"), None);
     }
 }
