@@ -103,8 +103,8 @@ impl Kind {
 
     /// Default severity. The reasoning (README "Severities"): proven alteration or removal of
     /// signed evidence is critical/high; evidence that cannot be proven, hours without
-    /// verified delivery and configurations that fail CIS 3.1/3.2 are medium or high, so they
-    /// fail a run at the default `--fail-on medium`; hygiene (no KMS key) is low. Checks may
+    /// verified delivery and configurations that fail a CIS CloudTrail control (3.1/3.2, and 3.5
+    /// for the KMS key) are medium or high, so they fail a run at the default `--fail-on medium`. Checks may
     /// change a single finding where its facts say so (a denied API call is an attempt, not
     /// a change; a gap the trail status proves was deleted is worse than one it does not).
     pub fn default_severity(self) -> Severity {
@@ -131,7 +131,7 @@ impl Kind {
             Kind::ConfigNotMultiRegion => High,
             Kind::ConfigLogValidationDisabled => Medium,
             Kind::ConfigGlobalEventsExcluded => Medium,
-            Kind::ConfigNotEncrypted => Low,
+            Kind::ConfigNotEncrypted => Medium,
             Kind::ConfigDeliveryError => Medium,
             Kind::ConfigEvidenceMismatch => Medium,
             Kind::InputIgnored => Info,
@@ -513,7 +513,7 @@ mod tests {
 
     #[test]
     fn exit_status_follows_fail_on() {
-        let low = vec![Finding::new(Kind::ConfigNotEncrypted)];
+        let low = vec![Finding::new(Kind::ConfigNotEncrypted).severity(Severity::Low)];
         let v = Verdict::from_findings(&low, true);
         assert_eq!(v, Verdict::Findings);
         assert_eq!(exit_status(v, &low, Severity::Medium), 0);
