@@ -385,8 +385,9 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
             n.facts.source_ip.as_deref().unwrap_or("an unknown address")
         );
         if let Some(code) = &n.facts.error_code {
-            // Denied: an attempt that changed nothing. Still reported, below the default bar.
-            sev = Severity::Low;
+            // Denied: an attempt that changed nothing, one step below a change; still a
+            // finding that fails the run, because someone tried to blind the audit log.
+            sev = sev.lower();
             msg.push_str(&format!(": an attempt, denied with {code}"));
         } else {
             msg.push_str(&format!(": {}", effect(&n.facts.event_name)));

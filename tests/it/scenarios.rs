@@ -188,8 +188,8 @@ fn denied_stop_logging_is_an_attempt_not_a_stop() {
         .write(d.path());
     let (code, r) = run(&w, &[]);
     assert_eq!(
-        code, 0,
-        "an attempt alone does not fail the run at --fail-on medium"
+        code, 1,
+        "an attempt to stop logging fails the run at --fail-on medium"
     );
     let f = findings_of(&r, "logging_tampering_event");
     assert_eq!(f.len(), 1);
@@ -199,7 +199,10 @@ fn denied_stop_logging_is_an_attempt_not_a_stop() {
     assert_eq!(f["principal"], "arn:aws:iam::123456789012:user/mallory");
     assert_eq!(f["source_ip"], "203.0.113.9");
     assert_eq!(f["event_time"], "2025-03-01T03:12:00Z");
-    assert_eq!(f["severity"], "low");
+    assert_eq!(
+        f["severity"], "medium",
+        "one step below a StopLogging that succeeded"
+    );
     assert!(f["message"].as_str().unwrap().contains("attempt"));
     assert!(findings_of(&r, "coverage_gap").is_empty());
 }
