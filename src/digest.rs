@@ -11,7 +11,7 @@
 //! Raises `digest_unreadable`, `digest_signature_invalid`, `digest_signature_missing`,
 //! `digest_key_unknown`. Chain links are `chain.rs`'s job.
 
-use crate::discover::{hex, hex_sha256, Sidecar, Source};
+use crate::discover::{hex_sha256, Sidecar, Source};
 use crate::findings::{Evidence, Finding, Kind};
 use crate::gzip::gunzip_single;
 use crate::keys::{KeyRing, Lookup};
@@ -380,11 +380,6 @@ fn signature_evidence(d: &DigestFile) -> Evidence {
         e = e.detail(format!("SHA-256 of inflated digest: {sha}"));
     }
     e
-}
-
-/// Hex SHA-256 for tests and callers that hash small buffers.
-pub fn sha256_hex(b: &[u8]) -> String {
-    hex(&Sha256::digest(b))
 }
 
 #[cfg(test)]

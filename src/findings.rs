@@ -137,23 +137,6 @@ impl Kind {
             Kind::InputIgnored => Info,
         }
     }
-
-    /// Integrity kinds speak about the evidence itself (SPEC "Integrity rules").
-    pub fn is_integrity(self) -> bool {
-        matches!(
-            self,
-            Kind::LogMissing
-                | Kind::LogHashMismatch
-                | Kind::LogUnreferenced
-                | Kind::LogUnreadable
-                | Kind::DigestSignatureInvalid
-                | Kind::DigestSignatureMissing
-                | Kind::DigestKeyUnknown
-                | Kind::DigestMissing
-                | Kind::DigestChainBroken
-                | Kind::DigestUnreadable
-        )
-    }
 }
 
 impl fmt::Display for Kind {
