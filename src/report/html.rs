@@ -4,7 +4,6 @@
 
 use super::Report;
 use crate::coverage::DigestState;
-use crate::findings::Severity;
 use crate::time;
 use std::fmt::Write as _;
 
@@ -79,7 +78,15 @@ pub fn render(r: &Report) -> String {
         }
         o.push_str("</tr>");
     }
-    o.push_str("</table><p>");
+    let hours = r.coverage.first().map_or(0, |c| c.hours.len());
+    let _ = write!(
+        o,
+        "</table><p>One cell per hour: {} hours from {} (window {} to {}).<br>",
+        hours,
+        time::fmt(time::hour_floor(r.window.0)),
+        time::fmt(r.window.0),
+        time::fmt(r.window.1)
+    );
     for st in [
         DigestState::Verified,
         DigestState::VerifiedEmpty,
@@ -95,11 +102,7 @@ pub fn render(r: &Report) -> String {
     }
     o.push_str("</p>");
 
-    let shown: Vec<_> = r
-        .findings
-        .iter()
-        .filter(|f| f.severity > Severity::Info)
-        .collect();
+    let shown = r.worst();
     let _ = write!(o, "<h2>Findings ({} above info)</h2><table>", shown.len());
     for f in shown {
         let _ = write!(
