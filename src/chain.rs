@@ -208,18 +208,10 @@ fn broken(
     expected: Option<String>,
     actual: Option<String>,
 ) -> Finding {
-    let (start, end) = d.period();
     let mut e = Evidence::file(&d.src.display);
     e.expected = expected;
     e.actual = actual;
-    Finding::new(Kind::DigestChainBroken)
-        .scope(
-            Some(&d.key.base.account),
-            Some(&d.key.region),
-            Some(&d.key.trail),
-        )
-        .path(&d.src.display)
-        .period(start, end)
+    d.finding(Kind::DigestChainBroken)
         .message(format!(
             "the digest chain is broken at {}: {why}",
             d.key.file_name

@@ -99,6 +99,19 @@ impl DigestFile {
         }
     }
 
+    /// A finding about this digest: its account, region, trail, path and period.
+    pub fn finding(&self, kind: Kind) -> Finding {
+        let (start, end) = self.period();
+        Finding::new(kind)
+            .scope(
+                Some(&self.key.base.account),
+                Some(&self.key.region),
+                Some(&self.key.trail),
+            )
+            .path(&self.src.display)
+            .period(start, end)
+    }
+
     /// The signature this digest carries on its own (the sidecar's).
     pub fn own_signature(&self) -> Option<&str> {
         self.sidecar.as_ref().and_then(|s| s.signature.as_deref())
@@ -321,16 +334,7 @@ pub fn findings(digests: &[DigestFile], window: (i64, i64)) -> Vec<Finding> {
         // Evidence outside the window is proof, not subject: a digest wholly outside it
         // is only reported when it is unreadable or forged, never for a missing signature.
         let in_window = start < window.1 && end > window.0;
-        let base = |kind: Kind| {
-            Finding::new(kind)
-                .scope(
-                    Some(&d.key.base.account),
-                    Some(&d.key.region),
-                    Some(&d.key.trail),
-                )
-                .path(&d.src.display)
-                .period(start, end)
-        };
+        let base = |kind: Kind| d.finding(kind);
         match &d.status {
             Status::Verified { .. } => {}
             Status::Unreadable(why) => out.push(
