@@ -408,7 +408,6 @@ fn ignored_need(display: &str, size: u64, need: &Need, why: &str) -> Item {
     match need {
         Need::Log(k) => {
             let result = LogResult {
-                file_size: size,
                 error: Some(why.to_owned()),
                 ..LogResult::default()
             };
@@ -463,11 +462,8 @@ fn ingest_bytes(
     let name = display.rsplit('/').next().unwrap_or(&display).to_owned();
     let item = match need {
         Need::Log(key) => {
-            let mut result = LogResult {
-                file_size: bytes.len() as u64,
-                file_sha256: Some(sha.clone()),
-                ..LogResult::default()
-            };
+            // The compressed file's size and hash live in its manifest entry only.
+            let mut result = LogResult::default();
             logfile::with_buffer(|buf| {
                 logfile::analyse_compressed(&bytes, limits.max_inflate, buf, &mut result)
             });

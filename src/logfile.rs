@@ -61,8 +61,6 @@ pub struct HourCount {
 
 #[derive(Debug, Clone, Default)]
 pub struct LogResult {
-    pub file_size: u64,
-    pub file_sha256: Option<String>,
     /// SHA-256 of the inflated bytes; `None` when it could not be inflated.
     pub sha256: Option<String>,
     /// Why the file is unreadable (gzip or JSON), if it is.
