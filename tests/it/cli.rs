@@ -303,13 +303,7 @@ fn account_filter_limits_the_evidence() {
 fn archives_give_the_report_a_folder_gives() {
     let (d, b) = scenario_copy("delete_digest");
     let tgz = d.path().join("bundle.tar.gz");
-    let f = std::fs::File::create(&tgz).unwrap();
-    let mut t = tar::Builder::new(flate2::write::GzEncoder::new(
-        f,
-        flate2::Compression::fast(),
-    ));
-    t.append_dir_all("bundle", &b).unwrap();
-    t.into_inner().unwrap().finish().unwrap();
+    tar_with(&b, &tgz, |_| {});
     let zip_path = d.path().join("bundle.zip");
     zip_dir(&b, &zip_path, |_| {});
     let strip = |mut r: serde_json::Value| {

@@ -171,3 +171,19 @@ pub fn zip_dir(
     extra(&mut z);
     z.finish().unwrap();
 }
+
+/// A `.tar.gz` of `b` under the folder name `bundle`, plus `extra` entries written by the caller.
+pub fn tar_with(
+    b: &std::path::Path,
+    out: &std::path::Path,
+    extra: impl FnOnce(&mut tar::Builder<flate2::write::GzEncoder<std::fs::File>>),
+) {
+    let f = std::fs::File::create(out).unwrap();
+    let mut t = tar::Builder::new(flate2::write::GzEncoder::new(
+        f,
+        flate2::Compression::fast(),
+    ));
+    t.append_dir_all("bundle", b).unwrap();
+    extra(&mut t);
+    t.into_inner().unwrap().finish().unwrap();
+}

@@ -185,21 +185,6 @@ fn sidecar_that_is_not_json_falls_back_to_the_next_digest() {
     assert_eq!(r["summary"]["digests_verified"], r["summary"]["digests"]);
 }
 
-fn tar_with(
-    b: &Path,
-    out: &Path,
-    extra: impl FnOnce(&mut tar::Builder<flate2::write::GzEncoder<std::fs::File>>),
-) {
-    let f = std::fs::File::create(out).unwrap();
-    let mut t = tar::Builder::new(flate2::write::GzEncoder::new(
-        f,
-        flate2::Compression::fast(),
-    ));
-    t.append_dir_all("bundle", b).unwrap();
-    extra(&mut t);
-    t.into_inner().unwrap().finish().unwrap();
-}
-
 #[test]
 fn tar_with_traversal_and_links_reports_them_and_reads_the_rest() {
     let (d, b) = scenario_copy("clean");

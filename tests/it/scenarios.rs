@@ -17,6 +17,16 @@ fn run(w: &Written, extra: &[&str]) -> (i32, Value) {
     (code, r)
 }
 
+/// Exit 0 and VERIFIED, showing the findings above info when not.
+fn assert_verified(code: i32, r: &Value) {
+    assert_eq!(
+        (code, r["verdict"].as_str()),
+        (0, Some("VERIFIED")),
+        "{:?}",
+        kinds_above_info(r)
+    );
+}
+
 fn two_regions() -> Bundle {
     Bundle::new("123456789012", "audit", "us-east-1")
         .regions(&["us-east-1", "eu-central-1"])
@@ -39,12 +49,7 @@ fn clean_builder_bundle_is_verified() {
     let d = tempfile::tempdir().unwrap();
     let w = two_regions().write(d.path());
     let (code, r) = run(&w, &[]);
-    assert_eq!(
-        (code, r["verdict"].as_str()),
-        (0, Some("VERIFIED")),
-        "{:?}",
-        kinds_above_info(&r)
-    );
+    assert_verified(code, &r);
     assert!(cells(&r, "123456789012", "eu-central-1")
         .iter()
         .all(|c| c["digest_state"] == "verified"));
@@ -158,12 +163,7 @@ fn duplicate_delivery_of_a_log_file_counts_once() {
     });
     resign_digest(&newest.path, Key::Test);
     let (code, r) = run(&w, &[]);
-    assert_eq!(
-        (code, r["verdict"].as_str()),
-        (0, Some("VERIFIED")),
-        "{:?}",
-        kinds_above_info(&r)
-    );
+    assert_verified(code, &r);
     assert_eq!(r["summary"]["duplicate_log_files"], 1);
     assert_eq!(r["summary"]["events"], before["summary"]["events"]);
     assert_eq!(
@@ -299,12 +299,7 @@ fn organization_trail_with_two_member_accounts() {
         .window(ts("2025-03-01T00:00:00Z"), 4)
         .write(d.path());
     let (code, r) = run(&w, &[]);
-    assert_eq!(
-        (code, r["verdict"].as_str()),
-        (0, Some("VERIFIED")),
-        "{:?}",
-        kinds_above_info(&r)
-    );
+    assert_verified(code, &r);
     assert_eq!(r["summary"]["accounts"], 3);
     let victim = w.account_logs("777788889999", "eu-west-1")[1];
     std::fs::remove_file(&victim.path).unwrap();
@@ -367,12 +362,7 @@ fn pem_key_on_the_command_line_replaces_the_export() {
     let pem = d.path().join("cloudtrail.pem");
     write_public_key_pem(Key::Test, &pem);
     let (code, r) = run(&w, &["--public-key", pem.to_str().unwrap()]);
-    assert_eq!(
-        (code, r["verdict"].as_str()),
-        (0, Some("VERIFIED")),
-        "{:?}",
-        kinds_above_info(&r)
-    );
+    assert_verified(code, &r);
 }
 
 #[test]
@@ -383,12 +373,7 @@ fn key_rotation_and_cli_v1_exports_verify() {
         .aws_cli(AwsCli::V1)
         .write(d.path());
     let (code, r) = run(&w, &[]);
-    assert_eq!(
-        (code, r["verdict"].as_str()),
-        (0, Some("VERIFIED")),
-        "{:?}",
-        kinds_above_info(&r)
-    );
+    assert_verified(code, &r);
 }
 
 #[test]
