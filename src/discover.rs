@@ -238,8 +238,11 @@ pub fn discover(inputs: &[PathBuf], limits: Limits, progress: &Progress) -> Resu
             progress.add_total(size);
             files.push((display, entry.into_path(), size));
         }
+        // Files differ in cost (a digest is a thousandth of a log file): splitting down to
+        // single files lets an idle worker always find one to steal, with no long tail.
         let read: Vec<Item> = files
             .par_iter()
+            .with_max_len(1)
             .map(|(display, path, size)| {
                 ingest_path(display.clone(), path, *size, limits, progress)
             })

@@ -1,0 +1,620 @@
+//! A validating, non-recursive JSON scanner specialised to CloudTrail's
+//! `{"Records":[{...},...]}`: it pulls the handful of record fields the counts need and
+//! steps over everything else, checking it all the same.
+//!
+//! Why not serde: serde_json builds every record only to drop most of it, and sonic-rs
+//! (faster at skipping) skips nested values by recursion without a depth limit, so 200,000
+//! `[` in an ignored field overflow the stack. Here nesting is a heap stack of one byte a
+//! level: any depth is merely an error or a long walk, never a crash.
+//!
+//! It accepts exactly RFC 8259 JSON in UTF-8 (the whole text is checked, including values
+//! it ignores), with serde's typing for the fields it reads: a string field is a string or
+//! null, `managementEvent` a bool or null, a field given twice is an error, `Records` is
+//! required, and keys are compared after unescaping. Stricter than serde_json in two
+//! corners that are not CloudTrail either way: a record (or the document) written as a
+//! JSON array instead of an object, and invalid UTF-8 inside an ignored string.
+
+use super::Record;
+use std::borrow::Cow;
+use std::fmt;
+
+/// Where and why the text stopped being the JSON we accept.
+#[derive(Debug)]
+pub(super) struct Error {
+    what: &'static str,
+    /// 1-based, like serde_json's messages.
+    line: usize,
+    column: usize,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} at line {} column {}",
+            self.what, self.line, self.column
+        )
+    }
+}
+
+type Result<T> = std::result::Result<T, Error>;
+
+/// Call `each` for every record of a `{"Records":[...]}` document, in order. The
+/// records seen before an error have been passed on: the caller keeps its counts aside.
+pub(super) fn parse_records<'a>(bytes: &'a [u8], mut each: impl FnMut(Record<'a>)) -> Result<()> {
+    // One up-front check (SIMD: several times std's speed on ASCII) makes every later
+    // slice a `&str` at no further cost; std says where it failed, in the rare error.
+    let Ok(text) = simdutf8::basic::from_utf8(bytes) else {
+        let at = std::str::from_utf8(bytes)
+            .err()
+            .map_or(0, |e| e.valid_up_to());
+        return Err(Scanner::new("").error_at(bytes, at, "invalid UTF-8"));
+    };
+    let mut s = Scanner::new(text);
+    s.ws();
+    s.expect(b'{', "expected `{` opening the document")?;
+    s.ws();
+    let mut records = false;
+    if !s.eat(b'}') {
+        loop {
+            let key = s.key()?;
+            if key == "Records" {
+                if records {
+                    return Err(s.error("duplicate field `Records`"));
+                }
+                records = true;
+                s.records(&mut each)?;
+            } else {
+                s.skip_value()?;
+            }
+            if !s.next_member(b'}')? {
+                break;
+            }
+        }
+    }
+    s.ws();
+    if s.pos < s.b.len() {
+        return Err(s.error("trailing characters"));
+    }
+    if !records {
+        return Err(s.error("missing field `Records`"));
+    }
+    Ok(())
+}
+
+/// Record field slots, as bits of the "already seen" mask.
+const EVENT_TIME: u16 = 1;
+const EVENT_NAME: u16 = 1 << 1;
+const EVENT_SOURCE: u16 = 1 << 2;
+const EVENT_ID: u16 = 1 << 3;
+const MANAGEMENT: u16 = 1 << 4;
+const CATEGORY: u16 = 1 << 5;
+const ERROR_CODE: u16 = 1 << 6;
+const SOURCE_IP: u16 = 1 << 7;
+const REGION: u16 = 1 << 8;
+const ACCOUNT: u16 = 1 << 9;
+const IDENTITY: u16 = 1 << 10;
+const PARAMS: u16 = 1 << 11;
+
+/// The slot of a record key, 0 for keys not read. By length first, then whole-array
+/// compares: a record has ~25 keys, so this runs for most strings in the file.
+fn field(k: &[u8]) -> u16 {
+    fn is<const N: usize>(k: &[u8], name: &[u8; N]) -> bool {
+        <&[u8; N]>::try_from(k).is_ok_and(|k| k == name)
+    }
+    match k.len() {
+        7 if is(k, b"eventID") => EVENT_ID,
+        9 if is(k, b"eventTime") => EVENT_TIME,
+        9 if is(k, b"eventName") => EVENT_NAME,
+        9 if is(k, b"awsRegion") => REGION,
+        9 if is(k, b"errorCode") => ERROR_CODE,
+        11 if is(k, b"eventSource") => EVENT_SOURCE,
+        12 if is(k, b"userIdentity") => IDENTITY,
+        13 if is(k, b"eventCategory") => CATEGORY,
+        15 if is(k, b"managementEvent") => MANAGEMENT,
+        15 if is(k, b"sourceIPAddress") => SOURCE_IP,
+        17 if is(k, b"requestParameters") => PARAMS,
+        18 if is(k, b"recipientAccountId") => ACCOUNT,
+        _ => 0,
+    }
+}
+
+struct Scanner<'a> {
+    text: &'a str,
+    b: &'a [u8],
+    pos: usize,
+    /// Containers open inside a skipped value: `true` for an object.
+    stack: Vec<bool>,
+}
+
+/// Bytes looked at per step of a string scan. Four in five CloudTrail strings are
+/// shorter, so the scan's loop rarely goes round (a mispredicted exit costs more than
+/// the wider compare).
+const WINDOW: usize = 32;
+
+/// Index of the first byte of `w` that ends a run of plain string content (`"`, `\`
+/// or a control character), or `WINDOW` if none does.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn first_stop(w: &[u8; WINDOW]) -> usize {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8,
+    };
+    // SSE2 is part of x86_64 itself, so this needs no CPU check: sixteen bytes take a
+    // handful of instructions, a quarter of the portable version's work.
+    let stops = |v: __m128i| {
+        // SAFETY: SSE2 is always present on x86_64; no memory is accessed.
+        unsafe {
+            let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+            let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+            // v <= 0x1f, unsigned: min(v, 0x1f) == v.
+            let control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
+            _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control)) as u32
+        }
+    };
+    let mut mask = 0u64;
+    for (n, sixteen) in w.chunks_exact(16).enumerate() {
+        // SAFETY: `chunks_exact` gives exactly 16 readable bytes to load.
+        let v = unsafe { _mm_loadu_si128(sixteen.as_ptr().cast()) };
+        mask |= u64::from(stops(v)) << (16 * n);
+    }
+    (mask.trailing_zeros() as usize).min(WINDOW)
+}
+
+/// Portable version of the above: SWAR on 64-bit words.
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn first_stop(w: &[u8; WINDOW]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // The lowest set high bit marks the first stop exactly (higher ones may be false
+    // alarms from the subtraction's borrow, and are never looked at).
+    let stops = |w: u64| {
+        let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+        zero(w ^ (ONES * u64::from(b'"')))
+            | zero(w ^ (ONES * u64::from(b'\\')))
+            | (w.wrapping_sub(ONES * 0x20) & !w & HIGHS)
+    };
+    let mut at = 0;
+    for word in w.chunks_exact(8) {
+        let m = word
+            .try_into()
+            .map_or(0, |a: [u8; 8]| stops(u64::from_le_bytes(a)));
+        if m != 0 {
+            return at + (m.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    WINDOW
+}
+
+impl<'a> Scanner<'a> {
+    fn new(text: &'a str) -> Self {
+        Scanner {
+            text,
+            b: text.as_bytes(),
+            pos: 0,
+            stack: Vec::new(),
+        }
+    }
+
+    fn error(&self, what: &'static str) -> Error {
+        self.error_at(self.b, self.pos, what)
+    }
+
+    fn error_at(&self, b: &[u8], pos: usize, what: &'static str) -> Error {
+        let before = b.get(..pos).unwrap_or(b);
+        let line = before.iter().filter(|&&c| c == b'\n').count() + 1;
+        let column = pos
+            - before
+                .iter()
+                .rposition(|&c| c == b'\n')
+                .map_or(0, |i| i + 1)
+            + 1;
+        Error { what, line, column }
+    }
+
+    #[inline(always)]
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.pos).copied()
+    }
+
+    #[inline(always)]
+    fn ws(&mut self) {
+        // Compact JSON (CloudTrail's) has none: one comparison says so.
+        if self.peek().is_some_and(|c| c > b' ') {
+            return;
+        }
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    /// Consume `c` if it is next (no whitespace skipped).
+    #[inline(always)]
+    fn eat(&mut self, c: u8) -> bool {
+        let hit = self.peek() == Some(c);
+        self.pos += usize::from(hit);
+        hit
+    }
+
+    #[inline(always)]
+    fn expect(&mut self, c: u8, what: &'static str) -> Result<()> {
+        if self.eat(c) {
+            Ok(())
+        } else {
+            Err(self.error(what))
+        }
+    }
+
+    fn slice(&self, from: usize, to: usize) -> Result<&'a str> {
+        // Always on char boundaries (the scanner only stops at ASCII), so never `None`.
+        self.text
+            .get(from..to)
+            .ok_or_else(|| self.error("internal: not a char boundary"))
+    }
+
+    /// After a member or element: `,` (true: another follows) or `close` (false).
+    #[inline(always)]
+    fn next_member(&mut self, close: u8) -> Result<bool> {
+        let mut next = self.peek();
+        if !matches!(next, Some(b',' | b']' | b'}')) {
+            self.ws();
+            next = self.peek();
+        }
+        match next {
+            Some(b',') => {
+                self.pos += 1;
+                self.ws();
+                Ok(true)
+            }
+            Some(c) if c == close => {
+                self.pos += 1;
+                Ok(false)
+            }
+            None => Err(self.error("EOF while parsing")),
+            Some(_) if close == b'}' => Err(self.error("expected `,` or `}`")),
+            Some(_) => Err(self.error("expected `,` or `]`")),
+        }
+    }
+
+    /// An object key and its `:`; leaves the scanner at the value.
+    #[inline(always)]
+    fn key(&mut self) -> Result<Cow<'a, str>> {
+        self.expect(b'"', "expected a string key")?;
+        let k = self.string()?;
+        self.colon()?;
+        Ok(k)
+    }
+
+    /// A record key's slot (see `field`) and its `:`. Straight from the bytes: only a key
+    /// with escapes needs its value built.
+    #[inline(always)]
+    fn record_key(&mut self) -> Result<u16> {
+        self.expect(b'"', "expected a string key")?;
+        let start = self.pos;
+        let (end, escaped) = self.string_end()?;
+        let f = if escaped {
+            let raw = self.slice(start, end)?;
+            let key = unescape(raw).ok_or_else(|| self.error("invalid escape in a string"))?;
+            field(key.as_bytes())
+        } else {
+            field(self.b.get(start..end).unwrap_or_default())
+        };
+        self.colon()?;
+        Ok(f)
+    }
+
+    /// The `:` after a key, and any whitespace around it.
+    #[inline(always)]
+    fn colon(&mut self) -> Result<()> {
+        if !self.eat(b':') {
+            self.ws();
+            self.expect(b':', "expected `:`")?;
+        }
+        self.ws();
+        Ok(())
+    }
+
+    /// A key inside a skipped object, and its `:`.
+    #[inline(always)]
+    fn skip_key(&mut self) -> Result<()> {
+        self.expect(b'"', "expected a string key")?;
+        self.string_end()?;
+        self.colon()
+    }
+
+    /// Past the opening quote: the end of the string content (at the closing quote,
+    /// which is consumed) and whether it had escapes. Checks escapes and that no raw
+    /// control character appears.
+    #[inline(always)]
+    fn string_end(&mut self) -> Result<(usize, bool)> {
+        let b = self.b;
+        let mut i = self.pos;
+        let mut escaped = false;
+        loop {
+            // A window at a time through plain content.
+            while let Some(w) = b
+                .get(i..i + WINDOW)
+                .and_then(|c| <&[u8; WINDOW]>::try_from(c).ok())
+            {
+                let k = first_stop(w);
+                i += k;
+                if k < WINDOW {
+                    break;
+                }
+            }
+            match b.get(i) {
+                Some(b'"') => {
+                    self.pos = i + 1;
+                    return Ok((i, escaped));
+                }
+                Some(b'\\') => {
+                    escaped = true;
+                    i += match b.get(i + 1) {
+                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => 2,
+                        Some(b'u') => match b.get(i + 2..i + 6) {
+                            Some(h) if h.iter().all(u8::is_ascii_hexdigit) => 6,
+                            _ => {
+                                self.pos = i;
+                                return Err(self.error("invalid \\u escape"));
+                            }
+                        },
+                        _ => {
+                            self.pos = i;
+                            return Err(self.error("invalid escape"));
+                        }
+                    };
+                }
+                Some(&c) if c < 0x20 => {
+                    self.pos = i;
+                    return Err(self.error("control character while parsing a string"));
+                }
+                Some(_) => i += 1,
+                None => {
+                    self.pos = i;
+                    return Err(self.error("EOF while parsing a string"));
+                }
+            }
+        }
+    }
+
+    /// Past the opening quote: the string's value.
+    #[inline(always)]
+    fn string(&mut self) -> Result<Cow<'a, str>> {
+        let start = self.pos;
+        let (end, escaped) = self.string_end()?;
+        let raw = self.slice(start, end)?;
+        if escaped {
+            unescape(raw)
+                .map(Cow::Owned)
+                .ok_or_else(|| self.error("invalid escape in a string"))
+        } else {
+            Ok(Cow::Borrowed(raw))
+        }
+    }
+
+    fn literal(&mut self, word: &'static [u8]) -> Result<()> {
+        if self.b.get(self.pos..self.pos + word.len()) == Some(word) {
+            self.pos += word.len();
+            Ok(())
+        } else {
+            Err(self.error("expected a value"))
+        }
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.pos;
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.pos += 1;
+        }
+        self.pos - start
+    }
+
+    /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`
+    fn number(&mut self) -> Result<()> {
+        self.eat(b'-');
+        match self.peek() {
+            Some(b'0') => self.pos += 1,
+            Some(b'1'..=b'9') => {
+                self.digits();
+            }
+            _ => return Err(self.error("invalid number")),
+        }
+        if self.eat(b'.') && self.digits() == 0 {
+            return Err(self.error("invalid number"));
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.pos += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.pos += 1;
+            }
+            if self.digits() == 0 {
+                return Err(self.error("invalid number"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Step over one value of any kind, checking it fully, without recursion.
+    fn skip_value(&mut self) -> Result<()> {
+        self.stack.clear();
+        loop {
+            // A value starts here.
+            match self.peek() {
+                Some(b'"') => {
+                    self.pos += 1;
+                    self.string_end()?;
+                }
+                Some(b'{') => {
+                    self.pos += 1;
+                    self.ws();
+                    if !self.eat(b'}') {
+                        self.stack.push(true);
+                        self.skip_key()?;
+                        continue;
+                    }
+                }
+                Some(b'[') => {
+                    self.pos += 1;
+                    self.ws();
+                    if !self.eat(b']') {
+                        self.stack.push(false);
+                        continue;
+                    }
+                }
+                Some(b't') => self.literal(b"true")?,
+                Some(b'f') => self.literal(b"false")?,
+                Some(b'n') => self.literal(b"null")?,
+                Some(b'-' | b'0'..=b'9') => self.number()?,
+                None => return Err(self.error("EOF while parsing a value")),
+                Some(_) => return Err(self.error("expected a value")),
+            }
+            // After a value: close containers until one goes on with another value.
+            loop {
+                let Some(&object) = self.stack.last() else {
+                    return Ok(());
+                };
+                if self.next_member(if object { b'}' } else { b']' })? {
+                    if object {
+                        self.skip_key()?;
+                    }
+                    break;
+                }
+                self.stack.pop();
+            }
+        }
+    }
+
+    /// A string field: a string or null.
+    fn string_field(&mut self) -> Result<Option<Cow<'a, str>>> {
+        match self.peek() {
+            Some(b'"') => {
+                self.pos += 1;
+                self.string().map(Some)
+            }
+            Some(b'n') => self.literal(b"null").map(|()| None),
+            _ => Err(self.error("invalid type: expected a string")),
+        }
+    }
+
+    /// Any value, as its raw text; null is `None` (as serde's `Option<&RawValue>`).
+    fn raw_field(&mut self) -> Result<Option<&'a str>> {
+        if self.peek() == Some(b'n') {
+            return self.literal(b"null").map(|()| None);
+        }
+        let start = self.pos;
+        self.skip_value()?;
+        self.slice(start, self.pos).map(Some)
+    }
+
+    /// The `Records` array, at its value.
+    fn records(&mut self, each: &mut impl FnMut(Record<'a>)) -> Result<()> {
+        self.expect(b'[', "invalid type: `Records` is not an array")?;
+        self.ws();
+        if self.eat(b']') {
+            return Ok(());
+        }
+        loop {
+            self.expect(b'{', "invalid type: a record is not an object")?;
+            each(self.record()?);
+            if !self.next_member(b']')? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// One record, past its `{`.
+    fn record(&mut self) -> Result<Record<'a>> {
+        let mut rec = Record::default();
+        self.ws();
+        if self.eat(b'}') {
+            return Ok(rec);
+        }
+        let mut seen = 0u16;
+        loop {
+            let f = self.record_key()?;
+            if seen & f != 0 {
+                return Err(self.error("duplicate field in a record"));
+            }
+            seen |= f;
+            match f {
+                // Most values not read are plain strings: skip those inline.
+                0 if self.eat(b'"') => {
+                    self.string_end()?;
+                }
+                0 => self.skip_value()?,
+                EVENT_TIME => rec.event_time = self.string_field()?,
+                EVENT_NAME => rec.event_name = self.string_field()?,
+                EVENT_SOURCE => rec.event_source = self.string_field()?,
+                EVENT_ID => rec.event_id = self.string_field()?,
+                CATEGORY => rec.event_category = self.string_field()?,
+                ERROR_CODE => rec.error_code = self.string_field()?,
+                SOURCE_IP => rec.source_ip = self.string_field()?,
+                REGION => rec.aws_region = self.string_field()?,
+                ACCOUNT => rec.recipient_account = self.string_field()?,
+                IDENTITY => rec.user_identity = self.raw_field()?,
+                PARAMS => rec.request_parameters = self.raw_field()?,
+                // MANAGEMENT, the one slot left.
+                _ => {
+                    rec.management_event = match self.peek() {
+                        Some(b't') => self.literal(b"true").map(|()| Some(true))?,
+                        Some(b'f') => self.literal(b"false").map(|()| Some(false))?,
+                        Some(b'n') => self.literal(b"null").map(|()| None)?,
+                        _ => return Err(self.error("invalid type: expected a boolean")),
+                    }
+                }
+            }
+            if !self.next_member(b'}')? {
+                return Ok(rec);
+            }
+        }
+    }
+}
+
+/// The value of string content with escapes (already checked for shape); `None` for
+/// a lone UTF-16 surrogate, which no `str` can hold.
+fn unescape(raw: &str) -> Option<String> {
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(i) = rest.find('\\') {
+        out.push_str(rest.get(..i)?);
+        let esc = rest.get(i + 1..)?;
+        let mut chars = esc.chars();
+        let c = chars.next()?;
+        rest = chars.as_str();
+        out.push(match c {
+            '"' => '"',
+            '\\' => '\\',
+            '/' => '/',
+            'b' => '\u{8}',
+            'f' => '\u{c}',
+            'n' => '\n',
+            'r' => '\r',
+            't' => '\t',
+            'u' => {
+                let hi = hex4(rest)?;
+                rest = rest.get(4..)?;
+                match hi {
+                    0xD800..=0xDBFF => {
+                        let lo = rest.strip_prefix("\\u").and_then(hex4)?;
+                        if !(0xDC00..=0xDFFF).contains(&lo) {
+                            return None;
+                        }
+                        rest = rest.get(6..)?;
+                        char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))?
+                    }
+                    _ => char::from_u32(hi)?,
+                }
+            }
+            _ => return None,
+        });
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+fn hex4(s: &str) -> Option<u32> {
+    u32::from_str_radix(s.get(..4)?, 16).ok()
+}
