@@ -122,7 +122,7 @@ pub fn check(digests: &[DigestFile], index: &Index, window: (i64, i64)) -> Chain
                         d,
                         format!(
                             "its previousDigestHashValue does not match {}",
-                            pd.key.file_name
+                            pd.key.file_name()
                         ),
                         Some(h.clone()),
                         Some(actual.clone()),
@@ -141,7 +141,7 @@ pub fn check(digests: &[DigestFile], index: &Index, window: (i64, i64)) -> Chain
                             d,
                             format!(
                                 "its previousDigestSignature differs from the signature of {}",
-                                pd.key.file_name
+                                pd.key.file_name()
                             ),
                             Some(named.clone()),
                             Some(own.to_owned()),
@@ -172,7 +172,7 @@ pub fn check(digests: &[DigestFile], index: &Index, window: (i64, i64)) -> Chain
                     trail: d.key.trail.clone(),
                     start,
                     end: c.start,
-                    named_by: d.src.display.clone(),
+                    named_by: d.src.display.to_string(),
                 };
                 findings.push(
                     Finding::new(Kind::DigestMissing)
@@ -182,12 +182,12 @@ pub fn check(digests: &[DigestFile], index: &Index, window: (i64, i64)) -> Chain
                         .message(format!(
                             "digest {} is named as previous by {} but is not in the bundle: the chain has no digest from {} to {}",
                             prev.rsplit('/').next().unwrap_or(prev),
-                            d.key.file_name,
+                            d.key.file_name(),
                             time::fmt(m.start),
                             time::fmt(m.end)
                         ))
                         .evidence(
-                            Evidence::file(&d.src.display)
+                            Evidence::file(&*d.src.display)
                                 .detail(format!("previousDigestS3Object: {}", c.prev_object.as_deref().unwrap_or(prev)))
                                 .detail(format!(
                                     "previousDigestHashValue: {}",
@@ -208,13 +208,13 @@ fn broken(
     expected: Option<String>,
     actual: Option<String>,
 ) -> Finding {
-    let mut e = Evidence::file(&d.src.display);
+    let mut e = Evidence::file(&*d.src.display);
     e.expected = expected;
     e.actual = actual;
     d.finding(Kind::DigestChainBroken)
         .message(format!(
             "the digest chain is broken at {}: {why}",
-            d.key.file_name
+            d.key.file_name()
         ))
         .evidence(e)
 }

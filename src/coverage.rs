@@ -19,6 +19,7 @@ use crate::config::{ConfigAnalysis, ManagementEvents};
 use crate::digest::DigestFile;
 use crate::discover::{LogItem, Source};
 use crate::findings::{Evidence, Finding, GapCause, Kind, Severity};
+use crate::hash::Sha256Hash;
 use crate::logfile::{HourCount, Notable};
 use crate::s3key::LogKey;
 use crate::time::{self, HOUR};
@@ -137,13 +138,13 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
     let mut notable: Vec<(&Notable, &Source, &LogKey)> = Vec::new();
 
     // Log files: a duplicate delivery (same inflated bytes twice) counts once.
-    let mut seen: HashSet<&str> = HashSet::new();
+    let mut seen: HashSet<Sha256Hash> = HashSet::new();
     for (i, item) in inp.logs.iter().enumerate() {
         let Some(st) = inp.statuses.get(i) else {
             continue;
         };
         let (src, k, r) = (&item.src, &item.key, &item.result);
-        if let Some(sha) = r.sha256.as_deref() {
+        if let Some(sha) = r.sha256 {
             if !seen.insert(sha) {
                 cov.duplicate_log_files += 1;
                 continue;
@@ -163,7 +164,7 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
         if r.error.is_some() {
             continue;
         }
-        for (&h, c) in &r.hours {
+        for &(h, c) in &r.hours {
             if h + HOUR <= w0 || h >= w1 {
                 continue;
             }
@@ -393,7 +394,7 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
             msg.push_str(&format!(": {}", effect(&n.facts.event_name)));
         }
         let mut ev =
-            Evidence::file(&src.display).detail(format!("eventSource: {}", n.event_source));
+            Evidence::file(&*src.display).detail(format!("eventSource: {}", n.event_source));
         if let Some(id) = &n.facts.event_id {
             ev = ev.detail(format!("eventID: {id}"));
         }
@@ -431,7 +432,7 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
                     Some(&k.region),
                     None,
                 )
-                .path(&src.display)
+                .path(&*src.display)
                 .period(n.time, n.time)
                 .event(n.facts.clone())
                 .message(msg)
@@ -536,7 +537,7 @@ fn log_buckets(inp: &Inputs<'_>) -> BTreeSet<String> {
     for d in inp.digests {
         if let Ok(c) = &d.content {
             b.insert(c.bucket.clone());
-            b.extend(c.log_files.iter().map(|l| l.bucket.clone()));
+            b.extend(c.log_files.iter().map(|l| l.bucket.to_string()));
         }
     }
     b

@@ -14,20 +14,40 @@
 use crate::discover::{hex_sha256, Sidecar, Source};
 use crate::findings::{Evidence, Finding, Kind};
 use crate::gzip::gunzip_single;
+use crate::hash::Sha256Hash;
 use crate::keys::{KeyRing, Lookup};
-use crate::s3key::{canonical_of, DigestKey};
+use crate::s3key::{canonical_at, canonical_of, DigestKey};
 use crate::time;
 use rayon::prelude::*;
 use rsa::Pkcs1v15Sign;
 use sha2::{Digest as _, Sha256};
+use std::sync::Arc;
 
 /// A log file as a digest lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listed {
-    pub bucket: String,
+    /// Shared by consecutive entries naming the same bucket (all of them, in practice).
+    pub bucket: Arc<str>,
     pub object: String,
-    pub canonical: Option<String>,
-    pub hash: String,
+    /// Where the canonical key (`AWSLogs/...`) starts in `object`, if it has one.
+    canonical_at: Option<usize>,
+    /// `hashValue`; `None` when it is not a SHA-256 in hex (it then matches no file).
+    pub hash: Option<Sha256Hash>,
+}
+
+impl Listed {
+    /// `AWSLogs/...` onwards, else the whole `s3Object`: how the bundle's files are matched.
+    pub fn canonical(&self) -> &str {
+        self.canonical_at
+            .and_then(|at| self.object.get(at..))
+            .unwrap_or(&self.object)
+    }
+
+    /// The listed hash as written for a report.
+    pub fn hash_text(&self) -> String {
+        self.hash
+            .map_or_else(|| "(not a SHA-256)".to_owned(), |h| h.hex())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,7 +102,6 @@ pub struct DigestFile {
     pub src: Source,
     pub key: DigestKey,
     pub file_size: u64,
-    pub file_sha256: Option<String>,
     /// Hex SHA-256 of the inflated bytes (what `previousDigestHashValue` names).
     pub sha256: Option<String>,
     pub content: Result<Content, String>,
@@ -108,7 +127,7 @@ impl DigestFile {
                 Some(&self.key.region),
                 Some(&self.key.trail),
             )
-            .path(&self.src.display)
+            .path(&*self.src.display)
             .period(start, end)
     }
 
@@ -118,16 +137,9 @@ impl DigestFile {
     }
 }
 
-/// Read one digest from its compressed bytes (`file_sha256`: their hash, for the manifest).
-pub fn from_bytes(
-    display: &str,
-    key: DigestKey,
-    raw: &[u8],
-    file_sha256: String,
-    max_inflate: u64,
-) -> DigestFile {
+/// Read one digest from its compressed bytes.
+pub fn from_bytes(display: Arc<str>, key: DigestKey, raw: &[u8], max_inflate: u64) -> DigestFile {
     let mut d = unreadable(display, key, raw.len() as u64, "");
-    d.file_sha256 = Some(file_sha256);
     crate::logfile::with_buffer(|buf| {
         if let Err(e) = gunzip_single(raw, max_inflate, buf) {
             d.content = Err(e.to_string());
@@ -141,14 +153,11 @@ pub fn from_bytes(
 }
 
 /// A digest whose bytes could not be read at all.
-pub fn unreadable(display: &str, key: DigestKey, size: u64, why: &str) -> DigestFile {
+pub fn unreadable(display: Arc<str>, key: DigestKey, size: u64, why: &str) -> DigestFile {
     DigestFile {
-        src: Source {
-            display: display.to_owned(),
-        },
+        src: Source { display },
         key,
         file_size: size,
-        file_sha256: None,
         sha256: None,
         content: Err(why.to_owned()),
         sidecar: None,
@@ -186,7 +195,7 @@ pub fn parse(bytes: &[u8], sha_hex: &str) -> Result<Content, String> {
         .get("logFiles")
         .and_then(|x| x.as_array())
         .ok_or("required field `logFiles` missing or not a list")?;
-    let mut log_files = Vec::with_capacity(listed.len());
+    let mut log_files: Vec<Listed> = Vec::with_capacity(listed.len());
     for (i, l) in listed.iter().enumerate() {
         let field = |n: &str| {
             l.get(n)
@@ -195,11 +204,16 @@ pub fn parse(bytes: &[u8], sha_hex: &str) -> Result<Content, String> {
                 .ok_or_else(|| format!("`logFiles[{i}].{n}` missing or not a string"))
         };
         let object = field("s3Object")?;
+        let bucket = field("s3Bucket")?;
+        let bucket = match log_files.last() {
+            Some(prev) if *prev.bucket == *bucket => prev.bucket.clone(),
+            _ => bucket.into(),
+        };
         log_files.push(Listed {
-            bucket: field("s3Bucket")?,
-            canonical: canonical_of(&object),
+            bucket,
+            canonical_at: canonical_at(&object),
             object,
-            hash: field("hashValue")?.to_ascii_lowercase(),
+            hash: Sha256Hash::from_hex(&field("hashValue")?),
         });
     }
     let signing_string = format!(
@@ -339,29 +353,29 @@ pub fn findings(digests: &[DigestFile], window: (i64, i64)) -> Vec<Finding> {
             Status::Verified { .. } => {}
             Status::Unreadable(why) => out.push(
                 base(Kind::DigestUnreadable)
-                    .message(format!("digest {} cannot be read: {why}", d.key.file_name))
-                    .evidence(Evidence::file(&d.src.display).detail(format!("reason: {why}"))),
+                    .message(format!("digest {} cannot be read: {why}", d.key.file_name()))
+                    .evidence(Evidence::file(&*d.src.display).detail(format!("reason: {why}"))),
             ),
             Status::Invalid(why) => out.push(
                 base(Kind::DigestSignatureInvalid)
                     .message(format!(
                         "digest {} is not signed by AWS as it stands: {why}",
-                        d.key.file_name
+                        d.key.file_name()
                     ))
                     .evidence(signature_evidence(d).detail(format!("reason: {why}"))),
             ),
             Status::KeyUnknown(why) if in_window => out.push(
                 base(Kind::DigestKeyUnknown)
-                    .message(format!("digest {} cannot be verified: {why}", d.key.file_name))
+                    .message(format!("digest {} cannot be verified: {why}", d.key.file_name()))
                     .evidence(signature_evidence(d).detail(format!("reason: {why}"))),
             ),
             Status::Missing if in_window => out.push(
                 base(Kind::DigestSignatureMissing)
                     .message(format!(
                         "digest {} has no signature to check: no .head.json sidecar and no later digest names it",
-                        d.key.file_name
+                        d.key.file_name()
                     ))
-                    .evidence(Evidence::file(&d.src.display).detail(
+                    .evidence(Evidence::file(&*d.src.display).detail(
                         "export the signature with `aws s3api head-object` (README: exporting a bundle)",
                     )),
             ),
@@ -372,7 +386,7 @@ pub fn findings(digests: &[DigestFile], window: (i64, i64)) -> Vec<Finding> {
 }
 
 fn signature_evidence(d: &DigestFile) -> Evidence {
-    let mut e = Evidence::file(&d.src.display);
+    let mut e = Evidence::file(&*d.src.display);
     if let Ok(c) = &d.content {
         e = e.detail(format!("digestPublicKeyFingerprint: {}", c.fingerprint));
         e = e.detail(format!("digestSignatureAlgorithm: {}", c.algorithm));
@@ -414,7 +428,7 @@ mod tests {
             "2025-01-06T04:48:48Z\nb/AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2025/01/06/x.json.gz\ndeadbeef\nnull"
         );
         assert!(c.starts_chain());
-        assert_eq!(c.log_files[0].hash, "ab");
+        assert_eq!(c.log_files[0].hash, None);
     }
 
     #[test]

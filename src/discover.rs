@@ -15,6 +15,7 @@ use crate::config::{self, ConfigFile};
 use crate::digest::{self, DigestFile};
 use crate::error::{Error, Result};
 use crate::findings::{Finding, Kind, Severity};
+use crate::hash::Sha256Hash;
 use crate::logfile::{self, LogResult};
 use crate::progress::Progress;
 use crate::s3key::{self, DigestKey, KeyShape, LogKey};
@@ -23,6 +24,7 @@ use sha2::{Digest as _, Sha256};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Largest JSON export (keys, configuration, sidecar) read into memory.
 pub const MAX_JSON_FILE: u64 = 64 << 20;
@@ -31,17 +33,18 @@ pub const MAX_JSON_FILE: u64 = 64 << 20;
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Source {
     /// `/`-separated path relative to its input (prefixed by the input when there are several).
-    pub display: String,
+    /// Shared with the file's manifest entry.
+    pub display: Arc<str>,
 }
 
 /// One line of the chain-of-custody manifest.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ManifestEntry {
-    pub path: String,
+    pub path: Arc<str>,
     pub role: &'static str,
     pub size: u64,
-    /// Hex SHA-256 of the bytes as found; `None` when the file could not be read.
-    pub sha256: Option<String>,
+    /// SHA-256 of the bytes as found; `None` when the file could not be read.
+    pub sha256: Option<Sha256Hash>,
 }
 
 /// The signature of a digest as `aws s3api head-object` printed it.
@@ -140,11 +143,14 @@ enum Item {
     Ignored(ManifestEntry, Finding),
 }
 
+/// Files read in parallel per batch: results are folded into the inventory batch by batch,
+/// so only one batch of per-file results is ever held twice.
+const BATCH: usize = 1024;
+
 /// Read every input. Errors only when an input itself is missing or cannot be opened.
 pub fn discover(inputs: &[PathBuf], limits: Limits, progress: &Progress) -> Result<Inventory> {
     let mut inv = Inventory::default();
     let several = inputs.len() > 1;
-    let mut items: Vec<Item> = Vec::new();
     for root in inputs {
         let meta = std::fs::metadata(root).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => Error::InputMissing(root.clone()),
@@ -155,22 +161,22 @@ pub fn discover(inputs: &[PathBuf], limits: Limits, progress: &Progress) -> Resu
         })?;
         let label = root.to_string_lossy().replace('\\', "/");
         inv.roots.push(label.clone());
-        let prefix = several.then(|| label.trim_end_matches('/').to_owned());
+        let prefix = several.then(|| format!("{}/", label.trim_end_matches('/')));
         let shown = |rel: &str| match &prefix {
-            Some(p) => format!("{p}/{rel}"),
+            Some(p) => format!("{p}{rel}"),
             None => rel.to_owned(),
         };
         if meta.is_file() {
             if let Some(kind) = archive::kind_of(root) {
                 // The archive itself is the object handed over: it goes into the manifest.
-                items.push(Item::Skipped(ManifestEntry {
-                    path: label.clone(),
+                inv.absorb(Item::Skipped(ManifestEntry {
+                    path: label.as_str().into(),
                     role: "archive",
                     size: meta.len(),
                     sha256: hash_file(root).ok(),
                 }));
                 progress.add_total(meta.len());
-                read_archive(root, kind, &shown, limits, progress, &mut items)?;
+                read_archive(root, kind, &shown, limits, progress, &mut inv)?;
                 continue;
             }
             let name = root
@@ -178,7 +184,7 @@ pub fn discover(inputs: &[PathBuf], limits: Limits, progress: &Progress) -> Resu
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
             progress.add_total(meta.len());
-            items.push(ingest_path(
+            inv.absorb(ingest_path(
                 shown(&name),
                 root,
                 meta.len(),
@@ -187,7 +193,10 @@ pub fn discover(inputs: &[PathBuf], limits: Limits, progress: &Progress) -> Resu
             ));
             continue;
         }
-        let mut files: Vec<(String, PathBuf, u64)> = Vec::new();
+        // Names as shown; the path on disk is the root joined with the part after the
+        // prefix, kept aside only for the rare name that is not UTF-8. One string a file.
+        let skip = prefix.as_ref().map_or(0, String::len);
+        let mut files: Vec<(String, Option<PathBuf>, u64)> = Vec::new();
         let walker = walkdir::WalkDir::new(root)
             .follow_links(false)
             .sort_by_file_name();
@@ -199,7 +208,7 @@ pub fn discover(inputs: &[PathBuf], limits: Limits, progress: &Progress) -> Resu
                         .path()
                         .map(|p| shown(&relative(root, p)))
                         .unwrap_or_else(|| label.clone());
-                    items.push(ignored(
+                    inv.absorb(ignored(
                         &p,
                         0,
                         None,
@@ -215,7 +224,7 @@ pub fn discover(inputs: &[PathBuf], limits: Limits, progress: &Progress) -> Resu
             }
             let display = shown(&relative(root, entry.path()));
             if ft.is_symlink() {
-                items.push(ignored(
+                inv.absorb(ignored(
                     &display,
                     0,
                     None,
@@ -225,7 +234,7 @@ pub fn discover(inputs: &[PathBuf], limits: Limits, progress: &Progress) -> Resu
                 continue;
             }
             if !ft.is_file() {
-                items.push(ignored(
+                inv.absorb(ignored(
                     &display,
                     0,
                     None,
@@ -236,20 +245,33 @@ pub fn discover(inputs: &[PathBuf], limits: Limits, progress: &Progress) -> Resu
             }
             let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
             progress.add_total(size);
-            files.push((display, entry.into_path(), size));
+            let odd = entry.path().to_str().is_none().then(|| entry.into_path());
+            files.push((display, odd, size));
         }
-        // Files differ in cost (a digest is a thousandth of a log file): splitting down to
-        // single files lets an idle worker always find one to steal, with no long tail.
-        let read: Vec<Item> = files
-            .par_iter()
-            .with_max_len(1)
-            .map(|(display, path, size)| {
-                ingest_path(display.clone(), path, *size, limits, progress)
-            })
-            .collect();
-        items.extend(read);
+        inv.reserve(files.len());
+        let mut rest = files.into_iter();
+        loop {
+            let batch: Vec<_> = rest.by_ref().take(BATCH).collect();
+            if batch.is_empty() {
+                break;
+            }
+            // Files differ in cost (a digest is a thousandth of a log file): splitting down
+            // to single files lets an idle worker always find one to steal.
+            let read: Vec<Item> = batch
+                .into_par_iter()
+                .with_max_len(1)
+                .map(|(display, odd, size)| {
+                    let path =
+                        odd.unwrap_or_else(|| root.join(display.get(skip..).unwrap_or(&display)));
+                    ingest_path(display, &path, size, limits, progress)
+                })
+                .collect();
+            for item in read {
+                inv.absorb(item);
+            }
+        }
     }
-    assemble(&mut inv, items);
+    inv.finish();
     Ok(inv)
 }
 
@@ -269,7 +291,7 @@ fn read_archive(
     shown: &(dyn Fn(&str) -> String + Sync),
     limits: Limits,
     progress: &Progress,
-    items: &mut Vec<Item>,
+    inv: &mut Inventory,
 ) -> Result<()> {
     let label = root.to_string_lossy().replace('\\', "/");
     let (tx, rx) = std::sync::mpsc::sync_channel::<(String, Need, Vec<u8>, u64)>(
@@ -297,7 +319,7 @@ fn read_archive(
                         match need_of(&display) {
                             Need::HashOnly(role) => {
                                 let sha = hash_reader(reader).ok();
-                                local.push(hash_only(display, role, size, sha));
+                                local.push(hash_only(display.into(), role, size, sha));
                             }
                             need => {
                                 let cap = match need {
@@ -331,13 +353,20 @@ fn read_archive(
             drop(tx);
             (walked, local)
         });
-        let read: Vec<Item> = rx
-            .into_iter()
+        // Each result goes straight into the inventory: nothing per file is held twice.
+        let shared = std::sync::Mutex::new((&mut *inv, 0usize));
+        rx.into_iter()
             .par_bridge()
             .map(|(display, need, bytes, size)| {
-                ingest_bytes(display, need, bytes, size, limits, progress)
+                ingest_bytes(display.into(), need, bytes, size, limits, progress)
             })
-            .collect();
+            .for_each(|item| {
+                if let Ok(mut g) = shared.lock() {
+                    g.0.absorb(item);
+                    g.1 += 1;
+                }
+            });
+        let read = shared.into_inner().map_or(0, |g| g.1);
         let (walked, local) = reader.join().unwrap_or_else(|_| {
             (
                 Err(std::io::Error::other("archive reader failed")),
@@ -346,9 +375,10 @@ fn read_archive(
         });
         (walked, local, read)
     });
-    let found = read.len() + local.len();
-    items.extend(read);
-    items.append(&mut local);
+    let found = read + local.len();
+    for item in local.drain(..) {
+        inv.absorb(item);
+    }
     if let Err(e) = walked {
         if found == 0 {
             // Nothing could be read at all: the archive is not usable as an input.
@@ -357,9 +387,9 @@ fn read_archive(
                 source: e,
             });
         }
-        items.push(Item::Ignored(
+        inv.absorb(Item::Ignored(
             ManifestEntry {
-                path: label.clone(),
+                path: label.as_str().into(),
                 role: "archive",
                 size: 0,
                 sha256: None,
@@ -383,6 +413,7 @@ fn ingest_path(
     progress: &Progress,
 ) -> Item {
     let need = need_of(&display);
+    let display: Arc<str> = display.into();
     let item = match need {
         Need::HashOnly(role) => hash_only(display, role, size, hash_file(path).ok()),
         need => {
@@ -396,7 +427,7 @@ fn ingest_path(
                     progress.advance(size);
                     return ingest_bytes(display, need, bytes, size, limits, progress);
                 }
-                Err(why) => ignored_need(&display, size, &need, &why),
+                Err(why) => ignored_need(display, size, &need, &why),
             }
         }
     };
@@ -407,7 +438,13 @@ fn ingest_path(
 
 /// A file of a kind we need whose bytes could not be read: for logs and digests that is a
 /// finding of their own kind, so that a listed file is never silently missing.
-fn ignored_need(display: &str, size: u64, need: &Need, why: &str) -> Item {
+fn ignored_need(display: Arc<str>, size: u64, need: &Need, why: &str) -> Item {
+    let entry = |role| ManifestEntry {
+        path: display.clone(),
+        role,
+        size,
+        sha256: None,
+    };
     match need {
         Need::Log(k) => {
             let result = LogResult {
@@ -417,50 +454,37 @@ fn ignored_need(display: &str, size: u64, need: &Need, why: &str) -> Item {
             Item::Log(
                 LogItem {
                     src: Source {
-                        display: display.to_owned(),
+                        display: display.clone(),
                     },
                     key: k.clone(),
                     result,
                 },
-                ManifestEntry {
-                    path: display.to_owned(),
-                    role: "log",
-                    size,
-                    sha256: None,
-                },
+                entry("log"),
             )
         }
         Need::Digest(k) => {
-            let d = digest::unreadable(display, k.clone(), size, why);
-            Item::Digest(
-                Box::new(d),
-                ManifestEntry {
-                    path: display.to_owned(),
-                    role: "digest",
-                    size,
-                    sha256: None,
-                },
-            )
+            let d = digest::unreadable(display.clone(), k.clone(), size, why);
+            Item::Digest(Box::new(d), entry("digest"))
         }
-        _ => ignored(display, size, None, why, Severity::Low),
+        _ => ignored(&display, size, None, why, Severity::Low),
     }
 }
 
 /// Everything one file needs, from its bytes. Runs on a worker thread.
 fn ingest_bytes(
-    display: String,
+    display: Arc<str>,
     need: Need,
     bytes: Vec<u8>,
     size: u64,
     limits: Limits,
     progress: &Progress,
 ) -> Item {
-    let sha = hex_sha256(&bytes);
+    let sha = Sha256Hash::of(&bytes);
     let entry = |role: &'static str| ManifestEntry {
         path: display.clone(),
         role,
         size: bytes.len() as u64,
-        sha256: Some(sha.clone()),
+        sha256: Some(sha),
     };
     let name = display.rsplit('/').next().unwrap_or(&display).to_owned();
     let item = match need {
@@ -470,7 +494,6 @@ fn ingest_bytes(
             logfile::with_buffer(|buf| {
                 logfile::analyse_compressed(&bytes, limits.max_inflate, buf, &mut result)
             });
-            let m = entry("log");
             Item::Log(
                 LogItem {
                     src: Source {
@@ -479,11 +502,11 @@ fn ingest_bytes(
                     key,
                     result,
                 },
-                m,
+                entry("log"),
             )
         }
         Need::Digest(key) => {
-            let d = digest::from_bytes(&display, key, &bytes, sha.clone(), limits.max_inflate);
+            let d = digest::from_bytes(display.clone(), key, &bytes, limits.max_inflate);
             Item::Digest(Box::new(d), entry("digest"))
         }
         Need::Sidecar(canonical) => match sidecar_of(&display, &bytes) {
@@ -497,7 +520,7 @@ fn ingest_bytes(
             if String::from_utf8_lossy(&bytes).contains("PUBLIC KEY-----") {
                 Item::Key(
                     KeyFile {
-                        path: display.clone(),
+                        path: display.to_string(),
                         region_hint: s3key::region_in_name(&name),
                         bytes: bytes.clone(),
                         json: None,
@@ -518,7 +541,7 @@ fn ingest_bytes(
             ),
             Ok(json) if json.get("PublicKeyList").is_some() => Item::Key(
                 KeyFile {
-                    path: display.clone(),
+                    path: display.to_string(),
                     bytes: Vec::new(),
                     json: Some(json),
                     region_hint: s3key::region_in_name(&name),
@@ -527,7 +550,7 @@ fn ingest_bytes(
             ),
             Ok(json) if config::classify(&json, &name).is_some() => Item::Config(
                 ConfigFile {
-                    path: display.clone(),
+                    path: display.to_string(),
                     file_name: name,
                     json,
                 },
@@ -538,7 +561,7 @@ fn ingest_bytes(
                 ignored_finding(&display, "JSON of no known export shape", Severity::Info),
             ),
         },
-        Need::HashOnly(role) => hash_only(display.clone(), role, size, Some(sha.clone())),
+        Need::HashOnly(role) => hash_only(display.clone(), role, size, Some(sha)),
     };
     progress.file_done();
     item
@@ -565,7 +588,7 @@ fn sidecar_of(display: &str, bytes: &[u8]) -> std::result::Result<Sidecar, Strin
     })
 }
 
-fn hash_only(display: String, role: &'static str, size: u64, sha: Option<String>) -> Item {
+fn hash_only(display: Arc<str>, role: &'static str, size: u64, sha: Option<Sha256Hash>) -> Item {
     let m = ManifestEntry {
         path: display.clone(),
         role,
@@ -584,10 +607,16 @@ fn hash_only(display: String, role: &'static str, size: u64, sha: Option<String>
     }
 }
 
-fn ignored(display: &str, size: u64, sha: Option<String>, why: &str, severity: Severity) -> Item {
+fn ignored(
+    display: &str,
+    size: u64,
+    sha: Option<Sha256Hash>,
+    why: &str,
+    severity: Severity,
+) -> Item {
     Item::Ignored(
         ManifestEntry {
-            path: display.to_owned(),
+            path: display.into(),
             role: "ignored",
             size,
             sha256: sha,
@@ -603,68 +632,80 @@ fn ignored_finding(display: &str, why: &str, severity: Severity) -> Finding {
         .path(display)
 }
 
-/// Sort every item into the inventory, deterministically whatever order workers finished in.
-fn assemble(inv: &mut Inventory, items: Vec<Item>) {
-    for item in items {
+impl Inventory {
+    /// Room for `n` more files (most of them log files).
+    fn reserve(&mut self, n: usize) {
+        self.manifest.reserve(n);
+        self.logs.reserve(n);
+    }
+
+    /// File one item where it belongs.
+    fn absorb(&mut self, item: Item) {
         match item {
             Item::Log(l, m) => {
-                inv.logs.push(l);
-                inv.manifest.push(m);
+                self.logs.push(l);
+                self.manifest.push(m);
             }
             Item::Digest(d, m) => {
-                inv.digests.push(*d);
-                inv.manifest.push(m);
+                self.digests.push(*d);
+                self.manifest.push(m);
             }
             Item::Sidecar(c, s, m) => {
-                inv.sidecars.insert(c, s);
-                inv.manifest.push(m);
+                self.sidecars.insert(c, s);
+                self.manifest.push(m);
             }
             Item::Key(k, m) => {
-                inv.key_files.push(k);
-                inv.manifest.push(m);
+                self.key_files.push(k);
+                self.manifest.push(m);
             }
             Item::Config(c, m) => {
-                inv.configs.push(c);
-                inv.manifest.push(m);
+                self.configs.push(c);
+                self.manifest.push(m);
             }
             Item::Skipped(m) => {
                 if m.role == "skipped" {
-                    inv.skipped += 1;
+                    self.skipped += 1;
                 }
-                inv.manifest.push(m);
+                self.manifest.push(m);
             }
             Item::Ignored(m, f) => {
-                inv.ignored += 1;
-                inv.manifest.push(m);
-                inv.findings.push(f);
+                self.ignored += 1;
+                self.manifest.push(m);
+                self.findings.push(f);
             }
         }
     }
-    inv.logs.sort_by(|a, b| a.src.display.cmp(&b.src.display));
-    inv.digests.sort_by(|a, b| {
-        (&a.key.canonical, &a.src.display).cmp(&(&b.key.canonical, &b.src.display))
-    });
-    inv.key_files.sort_by(|a, b| a.path.cmp(&b.path));
-    inv.configs.sort_by(|a, b| a.path.cmp(&b.path));
-    // Two sidecars for one digest (two copies of the bucket): the first path wins, as in
-    // `chain::Index`; the BTreeMap insert above kept the last, so redo it in path order.
-    let mut sidecars: Vec<(String, Sidecar)> =
-        std::mem::take(&mut inv.sidecars).into_iter().collect();
-    sidecars.sort_by(|a, b| a.1.path.cmp(&b.1.path));
-    for (c, s) in sidecars.into_iter().rev() {
-        inv.sidecars.insert(c, s);
+
+    /// Sort everything, deterministically whatever order workers finished in.
+    fn finish(&mut self) {
+        self.logs.shrink_to_fit();
+        self.logs.sort_by(|a, b| a.src.display.cmp(&b.src.display));
+        self.digests.sort_by(|a, b| {
+            (&a.key.canonical, &a.src.display).cmp(&(&b.key.canonical, &b.src.display))
+        });
+        self.key_files.sort_by(|a, b| a.path.cmp(&b.path));
+        self.configs.sort_by(|a, b| a.path.cmp(&b.path));
+        // Two sidecars for one digest (two copies of the bucket): the first path wins, as in
+        // `chain::Index`; inserting kept whichever came last, so redo it in path order.
+        let mut sidecars: Vec<(String, Sidecar)> =
+            std::mem::take(&mut self.sidecars).into_iter().collect();
+        sidecars.sort_by(|a, b| a.1.path.cmp(&b.1.path));
+        for (c, s) in sidecars.into_iter().rev() {
+            self.sidecars.insert(c, s);
+        }
+        for d in &mut self.digests {
+            d.sidecar = self.sidecars.get(&d.key.canonical).cloned();
+        }
+        self.manifest.shrink_to_fit();
+        self.manifest.sort();
     }
-    for d in &mut inv.digests {
-        d.sidecar = inv.sidecars.get(&d.key.canonical).cloned();
-    }
-    inv.manifest.sort();
 }
 
-pub fn hash_file(p: &Path) -> std::io::Result<String> {
+pub fn hash_file(p: &Path) -> std::io::Result<Sha256Hash> {
     hash_reader(&mut std::fs::File::open(p)?)
 }
 
-fn hash_reader(r: &mut dyn Read) -> std::io::Result<String> {
+fn hash_reader(r: &mut dyn Read) -> std::io::Result<Sha256Hash> {
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     loop {
@@ -674,7 +715,7 @@ fn hash_reader(r: &mut dyn Read) -> std::io::Result<String> {
         }
         h.update(buf.get(..n).unwrap_or(&[]));
     }
-    Ok(hex(&h.finalize()))
+    Ok(Sha256Hash(h.finalize().into()))
 }
 
 /// Read a whole file, refusing more than `limit` bytes. The error is a sentence for a finding.
@@ -765,7 +806,7 @@ mod tests {
         assert!(inv
             .manifest
             .iter()
-            .any(|m| m.path == "notes.txt" && m.sha256.is_some()));
+            .any(|m| &*m.path == "notes.txt" && m.sha256.is_some()));
     }
 
     #[test]

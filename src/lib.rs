@@ -22,6 +22,7 @@ pub mod discover;
 pub mod error;
 pub mod findings;
 pub mod gzip;
+pub mod hash;
 pub mod keys;
 pub mod logfile;
 pub mod progress;
@@ -123,7 +124,7 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
     for p in &opts.public_keys {
         if let Ok(sha) = discover::hash_file(p) {
             manifest.push(discover::ManifestEntry {
-                path: p.to_string_lossy().replace('\\', "/"),
+                path: p.to_string_lossy().replace('\\', "/").into(),
                 role: "keys",
                 size: std::fs::metadata(p).map(|m| m.len()).unwrap_or(0),
                 sha256: Some(sha),

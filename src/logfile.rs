@@ -9,12 +9,12 @@
 //! Comparing the results with what verified digests list (`log_missing`,
 //! `log_hash_mismatch`, `log_unreadable`, `log_unreferenced`) is done in `verify.rs`.
 
-use crate::discover::hex_sha256;
 use crate::findings::EventFacts;
 use crate::gzip::gunzip_single;
+use crate::hash::Sha256Hash;
 use crate::time;
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 /// Event names that weaken logging (`logging_tampering_event`), with the service that
 /// must have recorded them, plus StartLogging (kept to explain gaps).
@@ -62,14 +62,15 @@ pub struct HourCount {
 #[derive(Debug, Clone, Default)]
 pub struct LogResult {
     /// SHA-256 of the inflated bytes; `None` when it could not be inflated.
-    pub sha256: Option<String>,
+    pub sha256: Option<Sha256Hash>,
     /// Why the file is unreadable (gzip or JSON), if it is.
     pub error: Option<String>,
     pub inflated_size: u64,
     pub events: u64,
     pub management: u64,
-    /// By hour start (UNIX seconds).
-    pub hours: BTreeMap<i64, HourCount>,
+    /// By hour start (UNIX seconds), ascending; a file rarely spans more than two hours,
+    /// so a short vector, not a map (one of these is kept per log file).
+    pub hours: Vec<(i64, HourCount)>,
     pub notable: Vec<Notable>,
 }
 
@@ -101,10 +102,11 @@ pub fn analyse_compressed(raw: &[u8], max_inflate: u64, buf: &mut Vec<u8>, r: &m
         return;
     }
     r.inflated_size = buf.len() as u64;
-    r.sha256 = Some(hex_sha256(buf));
+    r.sha256 = Some(Sha256Hash::of(buf));
     if let Err(e) = parse_records(buf, r) {
         r.error = Some(e);
     }
+    r.hours.shrink_to_fit();
 }
 
 /// What one record holds for the counts and, when it is notable, for the finding.
@@ -193,10 +195,16 @@ fn parse_records(bytes: &[u8], r: &mut LogResult) -> Result<(), String> {
     Ok(())
 }
 
-fn add_hour(hours: &mut BTreeMap<i64, HourCount>, k: i64, h: HourCount) {
-    let e = hours.entry(k).or_default();
-    e.events += h.events;
-    e.management += h.management;
+fn add_hour(hours: &mut Vec<(i64, HourCount)>, k: i64, h: HourCount) {
+    match hours.binary_search_by_key(&k, |e| e.0) {
+        Ok(i) => {
+            if let Some((_, e)) = hours.get_mut(i) {
+                e.events += h.events;
+                e.management += h.management;
+            }
+        }
+        Err(i) => hours.insert(i, (k, h)),
+    }
 }
 
 fn notable(rec: &Record<'_>, t: i64, name: &str, source: &str) -> Notable {
@@ -281,18 +289,23 @@ mod tests {
         assert_eq!((r.events, r.management), (4, 2));
         let h11 = time::parse_iso("2025-01-06T11:00:00Z").unwrap();
         assert_eq!(
-            r.hours[&h11],
-            HourCount {
-                events: 1,
-                management: 1
-            }
-        );
-        assert_eq!(
-            r.hours[&(h11 + 3600)],
-            HourCount {
-                events: 3,
-                management: 1
-            }
+            r.hours,
+            vec![
+                (
+                    h11,
+                    HourCount {
+                        events: 1,
+                        management: 1
+                    }
+                ),
+                (
+                    h11 + 3600,
+                    HourCount {
+                        events: 3,
+                        management: 1
+                    }
+                )
+            ]
         );
     }
 

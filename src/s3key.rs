@@ -35,9 +35,8 @@ pub struct LogKey {
     pub region: String,
     /// Delivery time from the file name (minute precision), UNIX seconds.
     pub time: i64,
-    /// `AWSLogs/...` onwards.
+    /// `AWSLogs/...` onwards; it ends with the file name.
     pub canonical: String,
-    pub file_name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -49,8 +48,25 @@ pub struct DigestKey {
     /// End of the digest period from the file name, UNIX seconds.
     pub end: i64,
     pub backfill: bool,
+    /// `AWSLogs/...` onwards; it ends with the file name.
     pub canonical: String,
-    pub file_name: String,
+}
+
+/// The last segment of a `/`-separated key.
+fn last_segment(key: &str) -> &str {
+    key.rsplit('/').next().unwrap_or(key)
+}
+
+impl LogKey {
+    pub fn file_name(&self) -> &str {
+        last_segment(&self.canonical)
+    }
+}
+
+impl DigestKey {
+    pub fn file_name(&self) -> &str {
+        last_segment(&self.canonical)
+    }
 }
 
 /// Classify a `/`-separated relative path by key shape.
@@ -94,7 +110,6 @@ pub fn classify(path: &str) -> KeyShape {
                         region: n.region,
                         time: n.time,
                         canonical: canonical.clone(),
-                        file_name: file.to_owned(),
                     })
                 },
             )
@@ -110,7 +125,6 @@ pub fn classify(path: &str) -> KeyShape {
                         end: n.end,
                         backfill: n.backfill,
                         canonical: canonical.clone(),
-                        file_name: file.to_owned(),
                     })
                 },
             )
@@ -127,11 +141,25 @@ pub fn classify(path: &str) -> KeyShape {
     }
 }
 
+/// Where the canonical key (`AWSLogs/...`) starts in an S3 object key, if it has one: the
+/// last segment that is exactly `AWSLogs`.
+pub fn canonical_at(s3_object: &str) -> Option<usize> {
+    let mut at = None;
+    let mut offset = 0;
+    for seg in s3_object.split('/') {
+        if seg == "AWSLogs" {
+            at = Some(offset);
+        }
+        offset += seg.len() + 1;
+    }
+    at
+}
+
 /// Canonical key (`AWSLogs/...`) of an S3 object key as a digest names it, if it has one.
 pub fn canonical_of(s3_object: &str) -> Option<String> {
-    let parts: Vec<&str> = s3_object.split('/').collect();
-    let at = parts.iter().rposition(|p| *p == "AWSLogs")?;
-    parts.get(at..).map(|p| p.join("/"))
+    canonical_at(s3_object)
+        .and_then(|at| s3_object.get(at..))
+        .map(str::to_owned)
 }
 
 fn is_account(s: &str) -> bool {
@@ -324,6 +352,17 @@ mod tests {
             Some("eu-west-1")
         );
         assert_eq!(region_in_name("list-public-keys.json"), None);
+        assert_eq!(
+            canonical_of("org-logs/AWSLogs/1/x").as_deref(),
+            Some("AWSLogs/1/x")
+        );
+        assert_eq!(canonical_of("AWSLogs").as_deref(), Some("AWSLogs"));
+        assert_eq!(
+            canonical_of("a//AWSLogs/AWSLogs/b").as_deref(),
+            Some("AWSLogs/b")
+        );
+        assert_eq!(canonical_of("x/AWSLogsy/z"), None);
+        assert_eq!(canonical_of(""), None);
         assert_eq!(
             canonical_of("org-logs/AWSLogs/1/x").as_deref(),
             Some("AWSLogs/1/x")

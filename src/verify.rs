@@ -53,7 +53,7 @@ pub fn check(logs: &[LogItem], digests: &[DigestFile], window: (i64, i64)) -> Lo
             .or_default()
             .push((c.start, c.end));
         for l in &c.log_files {
-            let canonical = l.canonical.as_deref().unwrap_or(l.object.as_str());
+            let canonical = l.canonical();
             let key_time = match s3key::classify(canonical) {
                 KeyShape::Log(k) => Some(k),
                 _ => None,
@@ -93,9 +93,9 @@ pub fn check(logs: &[LogItem], digests: &[DigestFile], window: (i64, i64)) -> Lo
                             .message(format!(
                                 "log file {} is listed by verified digest {} but is not in the bundle",
                                 l.object.rsplit('/').next().unwrap_or(&l.object),
-                                d.key.file_name
+                                d.key.file_name()
                             ))
-                            .evidence(Evidence::values(&d.src.display, &l.hash, "absent")),
+                            .evidence(Evidence::values(&*d.src.display, l.hash_text(), "absent")),
                     );
                 }
                 continue;
@@ -106,7 +106,7 @@ pub fn check(logs: &[LogItem], digests: &[DigestFile], window: (i64, i64)) -> Lo
                 };
                 let (src, r) = (&item.src, &item.result);
                 st.listed = true;
-                let hash_ok = r.sha256.as_deref() == Some(l.hash.as_str());
+                let hash_ok = r.sha256.is_some() && r.sha256 == l.hash;
                 if hash_ok && r.error.is_none() {
                     st.valid = true;
                     continue;
@@ -118,30 +118,30 @@ pub fn check(logs: &[LogItem], digests: &[DigestFile], window: (i64, i64)) -> Lo
                     if !hash_ok {
                         findings.push(
                             scope(Finding::new(Kind::LogHashMismatch))
-                                .path(&src.display)
+                                .path(&*src.display)
                                 .period(t, t)
                                 .message(format!(
                                     "log file {} does not match the SHA-256 that verified digest {} lists for it",
-                                    src.display.rsplit('/').next().unwrap_or(&src.display),
-                                    d.key.file_name
+                                    src.display.rsplit('/').next().unwrap_or(&*src.display),
+                                    d.key.file_name()
                                 ))
-                                .evidence(Evidence::values(&d.src.display, &l.hash, actual)),
+                                .evidence(Evidence::values(&*d.src.display, l.hash_text(), actual.hex())),
                         );
                     }
                 }
                 if let Some(err) = &r.error {
                     findings.push(
                         scope(Finding::new(Kind::LogUnreadable))
-                            .path(&src.display)
+                            .path(&*src.display)
                             .period(t, t)
                             .message(format!(
                                 "log file {} listed by verified digest {} cannot be read: {err}",
-                                src.display.rsplit('/').next().unwrap_or(&src.display),
-                                d.key.file_name
+                                src.display.rsplit('/').next().unwrap_or(&*src.display),
+                                d.key.file_name()
                             ))
                             .evidence(
-                                Evidence::file(&d.src.display)
-                                    .detail(format!("listed SHA-256: {}", l.hash)),
+                                Evidence::file(&*d.src.display)
+                                    .detail(format!("listed SHA-256: {}", l.hash_text())),
                             ),
                     );
                 }
@@ -157,13 +157,13 @@ pub fn check(logs: &[LogItem], digests: &[DigestFile], window: (i64, i64)) -> Lo
         }
         let scope = |f: Finding| {
             f.scope(Some(&k.base.account), Some(&k.region), None)
-                .path(&src.display)
+                .path(&*src.display)
                 .period(k.time, k.time)
         };
         if let Some(err) = &r.error {
             findings.push(
                 scope(Finding::new(Kind::LogUnreadable))
-                    .message(format!("log file {} cannot be read: {err}", k.file_name)),
+                    .message(format!("log file {} cannot be read: {err}", k.file_name())),
             );
         }
         let covered = verified_periods
@@ -185,11 +185,11 @@ pub fn check(logs: &[LogItem], digests: &[DigestFile], window: (i64, i64)) -> Lo
                 .severity(severity)
                 .message(format!(
                     "log file {} is listed by no verified digest: {why}",
-                    k.file_name
+                    k.file_name()
                 ))
-                .evidence(Evidence::file(&src.display).detail(format!(
+                .evidence(Evidence::file(&*src.display).detail(format!(
                     "SHA-256 of inflated file: {}",
-                    r.sha256.as_deref().unwrap_or("-")
+                    r.sha256.map_or_else(|| "-".to_owned(), |h| h.hex())
                 ))),
         );
     }

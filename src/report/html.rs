@@ -164,7 +164,8 @@ pub fn render(r: &Report) -> String {
             esc(&m.path),
             m.role,
             m.size,
-            m.sha256.as_deref().unwrap_or("unreadable")
+            m.sha256
+                .map_or_else(|| "unreadable".to_owned(), |h| h.hex())
         );
     }
     o.push_str("</table></body></html>\n");

@@ -6,6 +6,7 @@ use super::{Report, Summary};
 use crate::config::ConfigSection;
 use crate::coverage::RegionCoverage;
 use crate::findings::{Evidence, Finding};
+use crate::hash::Sha256Hash;
 use crate::time;
 use serde::Serialize;
 
@@ -46,7 +47,7 @@ struct V1File<'a> {
     path: &'a str,
     role: &'a str,
     size: u64,
-    sha256: Option<&'a str>,
+    sha256: Option<Sha256Hash>,
 }
 
 #[derive(Serialize)]
@@ -135,7 +136,7 @@ pub fn render(r: &Report) -> String {
                     path: &m.path,
                     role: m.role,
                     size: m.size,
-                    sha256: m.sha256.as_deref(),
+                    sha256: m.sha256,
                 })
                 .collect(),
         },
