@@ -51,9 +51,16 @@ pub fn gunzip_single(data: &[u8], limit: u64, out: &mut Vec<u8>) -> Result<(), G
         .and_then(|n| usize::try_from(n).ok());
     let header_crc = data.get(3).is_some_and(|f| f & FHCRC != 0);
     if let (Some(n), false) = (hint, header_crc) {
-        out.resize(n, 0);
-        if let Ok((used_in, used_out)) = fast::gzip_decompress(data, out) {
-            out.truncate(used_out);
+        // Into the spare capacity, not zeroed first: libdeflate writes what it reports.
+        out.reserve(n);
+        // Exactly `n` bytes (the capacity may be larger): the hint, bounded by the limit.
+        let spare = out.spare_capacity_mut();
+        let k = spare.len().min(n);
+        let spare = spare.get_mut(..k).unwrap_or_default();
+        if let Ok((used_in, used_out)) = fast::gzip_decompress(data, spare) {
+            // SAFETY: `out` was empty, and libdeflate reported success having written
+            // exactly `used_out` bytes (checked against the slice's length) from its start.
+            unsafe { out.set_len(used_out) };
             // libdeflate stops after the first member's trailer: anything left over is a
             // second member or trailing garbage.
             let rest = data.len().saturating_sub(used_in);
@@ -130,7 +137,10 @@ mod fast {
     /// One gzip member from the start of `gz` into `out`, checking its CRC-32 and ISIZE.
     /// Returns (input bytes the member used, bytes written). `Err` covers corrupt data and
     /// an `out` too small alike: the caller falls back to the streaming path for both.
-    pub(super) fn gzip_decompress(gz: &[u8], out: &mut [u8]) -> Result<(usize, usize), ()> {
+    pub(super) fn gzip_decompress(
+        gz: &[u8],
+        out: &mut [std::mem::MaybeUninit<u8>],
+    ) -> Result<(usize, usize), ()> {
         DECOMPRESSOR.with(|cell| {
             let mut slot = cell.try_borrow_mut().map_err(|_| ())?;
             if slot.is_none() {
@@ -140,8 +150,9 @@ mod fast {
             let (mut used_in, mut used_out) = (0usize, 0usize);
             // SAFETY: the decompressor is live and used by this thread only; the input and
             // output pointers and lengths come from valid slices that outlive the call;
-            // libdeflate reads at most `gz.len()` bytes, writes at most `out.len()`, and
-            // writes both counts before returning success.
+            // libdeflate reads at most `gz.len()` bytes, writes at most `out.len()` (and
+            // never reads `out`, so it may be uninitialised), and writes both counts before
+            // returning success.
             let r = unsafe {
                 libdeflate_gzip_decompress_ex(
                     d.0.as_ptr(),
