@@ -143,10 +143,6 @@ enum Item {
     Ignored(ManifestEntry, Finding),
 }
 
-/// Files read in parallel per batch: results are folded into the inventory batch by batch,
-/// so only one batch of per-file results is ever held twice.
-const BATCH: usize = 1024;
-
 /// Read every input. Errors only when an input itself is missing or cannot be opened.
 pub fn discover(inputs: &[PathBuf], limits: Limits, progress: &Progress) -> Result<Inventory> {
     let mut inv = Inventory::default();
@@ -193,10 +189,104 @@ pub fn discover(inputs: &[PathBuf], limits: Limits, progress: &Progress) -> Resu
             ));
             continue;
         }
-        // Names as shown; the path on disk is the root joined with the part after the
-        // prefix, kept aside only for the rare name that is not UTF-8. One string a file.
-        let skip = prefix.as_ref().map_or(0, String::len);
-        let mut files: Vec<(String, Option<PathBuf>, u64)> = Vec::new();
+        read_folder(root, &label, &shown, limits, progress, &mut inv);
+    }
+    inv.finish();
+    Ok(inv)
+}
+
+fn relative(root: &Path, p: &Path) -> String {
+    p.strip_prefix(root)
+        .unwrap_or(p)
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// A file found by a walker thread, for a worker to read.
+enum Work {
+    /// A file on disk, read by the worker.
+    Path {
+        display: String,
+        path: PathBuf,
+        size: u64,
+    },
+    /// An archive entry, already read by the archive's reader thread.
+    Bytes {
+        display: String,
+        need: Need,
+        bytes: Vec<u8>,
+        size: u64,
+    },
+}
+
+/// Run `produce` on its own thread, handing files to the run's worker pool through a short
+/// queue while it goes on walking; every result goes straight into `inv`. `produce` gets the
+/// queue (a send fails only if the workers stopped) and a list for items it makes itself.
+/// Returns what `produce` returned and how many files the workers read.
+fn pump<R: Send>(
+    inv: &mut Inventory,
+    limits: Limits,
+    progress: &Progress,
+    produce: impl FnOnce(&std::sync::mpsc::SyncSender<Work>, &mut Vec<Item>) -> R + Send,
+    failed: impl FnOnce() -> R,
+) -> (R, usize) {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Work>(rayon::current_num_threads() * 4);
+    // The producer runs on its own thread; the workers consume on this thread, which is
+    // inside the run's rayon pool, so `--threads` holds.
+    let (produced, local, read) = std::thread::scope(|s| {
+        let producer = s.spawn(move || {
+            let mut local = Vec::new();
+            let r = produce(&tx, &mut local);
+            drop(tx);
+            (r, local)
+        });
+        // `par_bridge` hands out one file at a time: no worker idles while another has a
+        // queue of files of uneven cost.
+        let shared = std::sync::Mutex::new((&mut *inv, 0usize));
+        rx.into_iter()
+            .par_bridge()
+            .map(|w| match w {
+                Work::Path {
+                    display,
+                    path,
+                    size,
+                } => ingest_path(display, &path, size, limits, progress),
+                Work::Bytes {
+                    display,
+                    need,
+                    bytes,
+                    size,
+                } => ingest_bytes(display.into(), need, bytes, size, limits, progress),
+            })
+            .for_each(|item| {
+                if let Ok(mut g) = shared.lock() {
+                    g.0.absorb(item);
+                    g.1 += 1;
+                }
+            });
+        let read = shared.into_inner().map_or(0, |g| g.1);
+        let (r, local) = producer.join().unwrap_or_else(|_| (failed(), Vec::new()));
+        (r, local, read)
+    });
+    let made = local.len();
+    for item in local {
+        inv.absorb(item);
+    }
+    (produced, read + made)
+}
+
+/// Walk a folder (sorted, links never followed) and read its files in parallel.
+fn read_folder(
+    root: &Path,
+    label: &str,
+    shown: &(dyn Fn(&str) -> String + Sync),
+    limits: Limits,
+    progress: &Progress,
+    inv: &mut Inventory,
+) {
+    let walk = |tx: &std::sync::mpsc::SyncSender<Work>, local: &mut Vec<Item>| {
         let walker = walkdir::WalkDir::new(root)
             .follow_links(false)
             .sort_by_file_name();
@@ -207,8 +297,8 @@ pub fn discover(inputs: &[PathBuf], limits: Limits, progress: &Progress) -> Resu
                     let p = e
                         .path()
                         .map(|p| shown(&relative(root, p)))
-                        .unwrap_or_else(|| label.clone());
-                    inv.absorb(ignored(
+                        .unwrap_or_else(|| label.to_owned());
+                    local.push(ignored(
                         &p,
                         0,
                         None,
@@ -224,7 +314,7 @@ pub fn discover(inputs: &[PathBuf], limits: Limits, progress: &Progress) -> Resu
             }
             let display = shown(&relative(root, entry.path()));
             if ft.is_symlink() {
-                inv.absorb(ignored(
+                local.push(ignored(
                     &display,
                     0,
                     None,
@@ -234,7 +324,7 @@ pub fn discover(inputs: &[PathBuf], limits: Limits, progress: &Progress) -> Resu
                 continue;
             }
             if !ft.is_file() {
-                inv.absorb(ignored(
+                local.push(ignored(
                     &display,
                     0,
                     None,
@@ -245,43 +335,17 @@ pub fn discover(inputs: &[PathBuf], limits: Limits, progress: &Progress) -> Resu
             }
             let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
             progress.add_total(size);
-            let odd = entry.path().to_str().is_none().then(|| entry.into_path());
-            files.push((display, odd, size));
-        }
-        inv.reserve(files.len());
-        let mut rest = files.into_iter();
-        loop {
-            let batch: Vec<_> = rest.by_ref().take(BATCH).collect();
-            if batch.is_empty() {
-                break;
-            }
-            // Files differ in cost (a digest is a thousandth of a log file): splitting down
-            // to single files lets an idle worker always find one to steal.
-            let read: Vec<Item> = batch
-                .into_par_iter()
-                .with_max_len(1)
-                .map(|(display, odd, size)| {
-                    let path =
-                        odd.unwrap_or_else(|| root.join(display.get(skip..).unwrap_or(&display)));
-                    ingest_path(display, &path, size, limits, progress)
-                })
-                .collect();
-            for item in read {
-                inv.absorb(item);
+            let work = Work::Path {
+                display,
+                path: entry.into_path(),
+                size,
+            };
+            if tx.send(work).is_err() {
+                return;
             }
         }
-    }
-    inv.finish();
-    Ok(inv)
-}
-
-fn relative(root: &Path, p: &Path) -> String {
-    p.strip_prefix(root)
-        .unwrap_or(p)
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join("/")
+    };
+    pump(inv, limits, progress, walk, || ());
 }
 
 /// Stream an archive's entries to the worker pool: one reader thread, bounded hand-over.
@@ -294,91 +358,59 @@ fn read_archive(
     inv: &mut Inventory,
 ) -> Result<()> {
     let label = root.to_string_lossy().replace('\\', "/");
-    let (tx, rx) = std::sync::mpsc::sync_channel::<(String, Need, Vec<u8>, u64)>(
-        rayon::current_num_threads() * 2,
-    );
-    // The reader runs on its own thread; the workers consume on this thread, which is
-    // inside the run's rayon pool, so `--threads` holds for archives too.
-    let (walked, mut local, read) = std::thread::scope(|s| {
-        let reader = s.spawn(move || {
-            let mut local: Vec<Item> = Vec::new();
-            let counter = |n: u64| progress.advance(n);
-            let mut on_entry = |ev: Event<'_>| -> std::io::Result<()> {
-                match ev {
-                    Event::Rejected { name, reason } => {
-                        local.push(ignored(
-                            &shown(&name),
-                            0,
-                            None,
-                            &format!("archive entry {reason}"),
-                            Severity::Low,
-                        ));
-                    }
-                    Event::File { name, size, reader } => {
-                        let display = shown(&name);
-                        match need_of(&display) {
-                            Need::HashOnly(role) => {
-                                let sha = hash_reader(reader).ok();
-                                local.push(hash_only(display.into(), role, size, sha));
-                            }
-                            need => {
-                                let cap = match need {
-                                    Need::Json | Need::Pem | Need::Sidecar(_) => MAX_JSON_FILE,
-                                    _ => limits.max_inflate,
-                                };
-                                match read_capped_sized(reader, cap, size) {
-                                    Ok(bytes) => {
-                                        // Closed only if the workers died: stop reading then.
-                                        if tx.send((display, need, bytes, size)).is_err() {
-                                            return Err(std::io::Error::other(
-                                                "worker pool stopped",
-                                            ));
-                                        }
-                                    }
-                                    Err(why) => local.push(ignored(
-                                        &display,
+    let read_entries = |tx: &std::sync::mpsc::SyncSender<Work>, local: &mut Vec<Item>| {
+        let counter = |n: u64| progress.advance(n);
+        let mut on_entry = |ev: Event<'_>| -> std::io::Result<()> {
+            match ev {
+                Event::Rejected { name, reason } => {
+                    local.push(ignored(
+                        &shown(&name),
+                        0,
+                        None,
+                        &format!("archive entry {reason}"),
+                        Severity::Low,
+                    ));
+                }
+                Event::File { name, size, reader } => {
+                    let display = shown(&name);
+                    match need_of(&display) {
+                        Need::HashOnly(role) => {
+                            let sha = hash_reader(reader).ok();
+                            local.push(hash_only(display.into(), role, size, sha));
+                        }
+                        need => {
+                            let cap = match need {
+                                Need::Json | Need::Pem | Need::Sidecar(_) => MAX_JSON_FILE,
+                                _ => limits.max_inflate,
+                            };
+                            match read_capped_sized(reader, cap, size) {
+                                Ok(bytes) => {
+                                    let work = Work::Bytes {
+                                        display,
+                                        need,
+                                        bytes,
                                         size,
-                                        None,
-                                        &why,
-                                        Severity::Low,
-                                    )),
+                                    };
+                                    // Closed only if the workers died: stop reading then.
+                                    if tx.send(work).is_err() {
+                                        return Err(std::io::Error::other("worker pool stopped"));
+                                    }
+                                }
+                                Err(why) => {
+                                    local.push(ignored(&display, size, None, &why, Severity::Low))
                                 }
                             }
                         }
                     }
                 }
-                Ok(())
-            };
-            let walked = archive::walk(root, kind, &counter, &mut on_entry);
-            drop(tx);
-            (walked, local)
-        });
-        // Each result goes straight into the inventory: nothing per file is held twice.
-        let shared = std::sync::Mutex::new((&mut *inv, 0usize));
-        rx.into_iter()
-            .par_bridge()
-            .map(|(display, need, bytes, size)| {
-                ingest_bytes(display.into(), need, bytes, size, limits, progress)
-            })
-            .for_each(|item| {
-                if let Ok(mut g) = shared.lock() {
-                    g.0.absorb(item);
-                    g.1 += 1;
-                }
-            });
-        let read = shared.into_inner().map_or(0, |g| g.1);
-        let (walked, local) = reader.join().unwrap_or_else(|_| {
-            (
-                Err(std::io::Error::other("archive reader failed")),
-                Vec::new(),
-            )
-        });
-        (walked, local, read)
+            }
+            Ok(())
+        };
+        archive::walk(root, kind, &counter, &mut on_entry)
+    };
+    let (walked, found) = pump(inv, limits, progress, read_entries, || {
+        Err(std::io::Error::other("archive reader failed"))
     });
-    let found = read + local.len();
-    for item in local.drain(..) {
-        inv.absorb(item);
-    }
     if let Err(e) = walked {
         if found == 0 {
             // Nothing could be read at all: the archive is not usable as an input.
@@ -633,12 +665,6 @@ fn ignored_finding(display: &str, why: &str, severity: Severity) -> Finding {
 }
 
 impl Inventory {
-    /// Room for `n` more files (most of them log files).
-    fn reserve(&mut self, n: usize) {
-        self.manifest.reserve(n);
-        self.logs.reserve(n);
-    }
-
     /// File one item where it belongs.
     fn absorb(&mut self, item: Item) {
         match item {
