@@ -704,8 +704,10 @@ impl Inventory {
 
     /// Sort everything, deterministically whatever order workers finished in.
     fn finish(&mut self) {
-        self.logs.shrink_to_fit();
-        self.logs.sort_by(|a, b| a.src.display.cmp(&b.src.display));
+        // In place (`sort_unstable`): a stable sort would allocate half the list again.
+        // Items that compare equal are the same file named twice, so order among them
+        // cannot show.
+        self.logs.sort_unstable_by(|a, b| a.src.display.cmp(&b.src.display));
         self.digests.sort_by(|a, b| {
             (&a.key.canonical, &a.src.display).cmp(&(&b.key.canonical, &b.src.display))
         });
@@ -722,8 +724,7 @@ impl Inventory {
         for d in &mut self.digests {
             d.sidecar = self.sidecars.get(&d.key.canonical).cloned();
         }
-        self.manifest.shrink_to_fit();
-        self.manifest.sort();
+        self.manifest.sort_unstable();
     }
 }
 
