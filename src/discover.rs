@@ -707,7 +707,8 @@ impl Inventory {
         // In place (`sort_unstable`): a stable sort would allocate half the list again.
         // Items that compare equal are the same file named twice, so order among them
         // cannot show.
-        self.logs.sort_unstable_by(|a, b| a.src.display.cmp(&b.src.display));
+        self.logs
+            .sort_unstable_by(|a, b| a.src.display.cmp(&b.src.display));
         self.digests.sort_by(|a, b| {
             (&a.key.canonical, &a.src.display).cmp(&(&b.key.canonical, &b.src.display))
         });
