@@ -35,7 +35,7 @@ measure() { # name threads
     /usr/bin/time -f '%e %M' -o "$tm" "$BIN" verify "$dir" --format json --deterministic \
         --no-progress --threads "$2" > "$out" || true
     python3 - "$out" "$tm" "$1" "$2" <<'PY'
-import json, sys
+import json, re, sys
 r = json.load(open(sys.argv[1]))
 wall, rss_kb = open(sys.argv[2]).read().split()
 s = r["summary"]
@@ -55,4 +55,18 @@ cmp -s "$WORK/full.t1.json" "$WORK/full.t2.json" && echo "reports with --threads
     || echo "reports with --threads 1 and 2: DIFFER"
 echo
 echo "Bare per-file loop on the same files (cargo bench --bench stages):"
-cargo bench --quiet --bench stages -- "$WORK/full" 2>/dev/null | grep -v '^$'
+cargo bench --quiet --bench stages -- "$WORK/full" 2>/dev/null | grep -v '^$' | tee "$WORK/stages.txt"
+# End to end against the loops, both on 2 threads: the share of the bare loop's speed that
+# the whole run keeps.
+python3 - "$WORK/full.t2.json" "$WORK/full.t2.time" "$WORK/stages.txt" <<'PY'
+import json, re, sys
+r = json.load(open(sys.argv[1]))
+wall = float(open(sys.argv[2]).read().split()[0])
+e2e = r["summary"]["inflated_bytes"] / 1e6 / wall
+for line in open(sys.argv[3]):
+    for label in ("trailproof single pass", "libdeflater + sha2 + sonic-rs"):
+        if line.startswith(label):
+            # The row's numbers: MB/s on 1 thread, then on 2.
+            two = float(re.findall(r"\b\d+\.\d\b", line[len(label):])[1])
+            print(f"end to end {e2e:.0f} MB/s = {100 * e2e / two:.0f} % of '{label}' ({two:.0f} MB/s, 2 threads)")
+PY
