@@ -182,7 +182,7 @@ fn main() {
         trailproof::gzip::gunzip_single(f, u64::MAX, buf).unwrap();
     });
     b.row("sha256 of inflated bytes", &inflated, |i, _| {
-        std::hint::black_box(trailproof::discover::hex_sha256(i));
+        std::hint::black_box(trailproof::hash::Sha256Hash::of(i));
     });
     b.row(
         "record parse (logfile, from inflated)",

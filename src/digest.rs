@@ -11,7 +11,7 @@
 //! Raises `digest_unreadable`, `digest_signature_invalid`, `digest_signature_missing`,
 //! `digest_key_unknown`. Chain links are `chain.rs`'s job.
 
-use crate::discover::{hex_sha256, Sidecar, Source};
+use crate::discover::{Sidecar, Source};
 use crate::findings::{Evidence, Finding, Kind};
 use crate::gzip::gunzip_single;
 use crate::hash::Sha256Hash;
@@ -145,7 +145,7 @@ pub fn from_bytes(display: Arc<str>, key: DigestKey, raw: &[u8], max_inflate: u6
             d.content = Err(e.to_string());
             return;
         }
-        let sha = hex_sha256(buf);
+        let sha = Sha256Hash::of(buf).hex();
         d.content = parse(buf, &sha);
         d.sha256 = Some(sha);
     });

@@ -7,6 +7,17 @@ use serde::{Serialize, Serializer};
 use sha2::{Digest as _, Sha256};
 use std::fmt;
 
+/// Lower-case hex of any bytes (hashes, key fingerprints).
+pub fn hex(b: &[u8]) -> String {
+    const H: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(b.len() * 2);
+    for &x in b {
+        s.push(char::from(H[usize::from(x >> 4)]));
+        s.push(char::from(H[usize::from(x & 15)]));
+    }
+    s
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Sha256Hash(pub [u8; 32]);
 
@@ -30,29 +41,14 @@ impl Sha256Hash {
         Some(Sha256Hash(out))
     }
 
-    /// The 64 hex digits, without allocating.
-    fn hex_bytes(&self) -> [u8; 64] {
-        const H: &[u8; 16] = b"0123456789abcdef";
-        let mut out = [0u8; 64];
-        for (o, x) in out.chunks_exact_mut(2).zip(self.0) {
-            if let [a, b] = o {
-                *a = H[usize::from(x >> 4)];
-                *b = H[usize::from(x & 15)];
-            }
-        }
-        out
-    }
-
     pub fn hex(&self) -> String {
-        self.to_string()
+        hex(&self.0)
     }
 }
 
 impl fmt::Display for Sha256Hash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let h = self.hex_bytes();
-        // Hex digits are ASCII.
-        f.write_str(std::str::from_utf8(&h).map_err(|_| fmt::Error)?)
+        f.write_str(&self.hex())
     }
 }
 
@@ -64,14 +60,22 @@ impl fmt::Debug for Sha256Hash {
 
 impl Serialize for Sha256Hash {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let h = self.hex_bytes();
-        s.serialize_str(std::str::from_utf8(&h).unwrap_or_default())
+        s.serialize_str(&self.hex())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_is_lowercase() {
+        assert_eq!(hex(&[0x00, 0xab, 0xff]), "00abff");
+        assert_eq!(
+            Sha256Hash::of(b"").hex(),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
 
     #[test]
     fn hex_round_trips_and_rejects_what_is_not_a_sha256() {

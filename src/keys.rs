@@ -6,8 +6,9 @@
 //! A key entry whose stated fingerprint differs from its bytes, or whose bytes are not an
 //! RSA key, is not used and is reported, naming the file.
 
-use crate::discover::{hex, KeyFile};
+use crate::discover::KeyFile;
 use crate::findings::{Evidence, Finding, Kind};
+use crate::hash::hex;
 use base64::Engine as _;
 use md5::{Digest as _, Md5};
 use rsa::pkcs1::{DecodeRsaPublicKey, EncodeRsaPublicKey};

@@ -305,36 +305,17 @@ fn assert_clean(c: &Check) {
     assert_eq!(c.signatures_ok, c.digests);
 }
 
-/// The conformance bundles, if this checkout has them: `TRAILPROOF_CONFORMANCE`, the
-/// repository's `tests/conformance`, or the shared folder beside the repository.
-fn conformance_dir() -> Option<PathBuf> {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    std::env::var_os("TRAILPROOF_CONFORMANCE")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain([
-            manifest.join("tests/conformance"),
-            manifest.join("../shared/conformance"),
-            PathBuf::from("/work/shared/conformance"),
-        ])
-        .find(|p| p.join("clean/bundle").is_dir())
+/// A conformance scenario's bundle (`common::conformance_dir`: missing bundles fail the
+/// test, as in `conformance.rs`, rather than skipping it).
+fn conformance(scenario: &str) -> PathBuf {
+    crate::common::conformance_dir()
+        .join(scenario)
+        .join("bundle")
 }
 
-fn conformance(scenario: &str) -> Option<PathBuf> {
-    let d = conformance_dir();
-    if d.is_none() {
-        eprintln!("conformance bundles not found; skipping the cross-check");
-    }
-    d.map(|d| d.join(scenario).join("bundle"))
-}
-
-fn verify_conformance(scenario: &str) -> Option<Check> {
-    let b = conformance(scenario)?;
-    Some(verify_bucket(
-        &b.join("bucket"),
-        &load_key_exports(&b.join("keys")),
-        false,
-    ))
+fn verify_conformance(scenario: &str) -> Check {
+    let b = conformance(scenario);
+    verify_bucket(&b.join("bucket"), &load_key_exports(&b.join("keys")), false)
 }
 
 fn tmp() -> tempfile::TempDir {
@@ -356,13 +337,11 @@ fn base() -> Bundle {
 #[test]
 fn verifier_accepts_independent_conformance_bundles() {
     for scenario in ["clean", "org_trail", "key_rotation", "stop_logging"] {
-        let Some(c) = verify_conformance(scenario) else {
-            return;
-        };
+        let c = verify_conformance(scenario);
         assert_clean(&c);
         assert!(c.digests > 60 && c.logs_ok > 100, "{scenario}: {c:?}");
     }
-    let c = verify_conformance("chain_starts_before").unwrap();
+    let c = verify_conformance("chain_starts_before");
     assert!(c.errors.is_empty(), "{:?}", c.errors);
     assert_eq!(c.missing_previous.len(), 3);
     assert_eq!(c.chain_starts, 0);
@@ -370,18 +349,16 @@ fn verifier_accepts_independent_conformance_bundles() {
 
 #[test]
 fn verifier_rejects_conformance_attacks() {
-    let Some(c) = verify_conformance("wrong_key") else {
-        return;
-    };
+    let c = verify_conformance("wrong_key");
     assert_eq!(c.errors.len(), 1, "{:?}", c.errors);
     assert!(c.errors[0].contains("key unknown"));
-    let c = verify_conformance("modify_log").unwrap();
+    let c = verify_conformance("modify_log");
     assert!(
         c.errors.iter().any(|e| e.contains("hash mismatch")),
         "{:?}",
         c.errors
     );
-    let c = verify_conformance("modify_digest").unwrap();
+    let c = verify_conformance("modify_digest");
     assert!(
         c.errors.iter().any(|e| e.contains("signature invalid")),
         "{:?}",
@@ -392,7 +369,7 @@ fn verifier_rejects_conformance_attacks() {
         "{:?}",
         c.errors
     );
-    let c = verify_conformance("no_sidecars").unwrap();
+    let c = verify_conformance("no_sidecars");
     assert_eq!(c.unsigned.len(), 3, "{:?}", c.unsigned);
 }
 
@@ -411,9 +388,7 @@ fn read_json(p: &Path) -> Value {
 
 #[test]
 fn builder_format_matches_conformance_format() {
-    let Some(conf) = conformance("clean") else {
-        return;
-    };
+    let conf = conformance("clean");
     let dir = tmp();
     let w = Bundle::new("111122223333", "management-events", "us-east-1")
         .regions(&["us-east-1", "eu-west-1"])
@@ -535,9 +510,7 @@ fn builder_format_matches_conformance_format() {
 
 #[test]
 fn org_layout_matches_conformance_org_trail() {
-    let Some(conf) = conformance("org_trail") else {
-        return;
-    };
+    let conf = conformance("org_trail");
     let dir = tmp();
     let w = Bundle::new("111122223333", "org_audit_trail", "us-east-1")
         .org("a1b2c3d4e5")
