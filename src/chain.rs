@@ -159,7 +159,7 @@ pub fn check(digests: &[DigestFile], index: &Index, window: (i64, i64)) -> Chain
                 }
                 let before = ends
                     .get(&(
-                        d.key.base.account.as_str(),
+                        &d.key.base.account,
                         d.key.region.as_str(),
                         d.key.trail.as_str(),
                     ))
@@ -167,7 +167,7 @@ pub fn check(digests: &[DigestFile], index: &Index, window: (i64, i64)) -> Chain
                 let start = before.unwrap_or(prev_end - time::HOUR).min(c.start);
                 let m = MissingDigest {
                     canonical: prev.clone(),
-                    account: d.key.base.account.clone(),
+                    account: d.key.base.account.to_string(),
                     region: d.key.region.clone(),
                     trail: d.key.trail.clone(),
                     start,

@@ -151,7 +151,7 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
             }
         }
         let a = agg
-            .entry((k.base.account.clone(), k.region.clone()))
+            .entry((k.base.account.to_string(), k.region.to_string()))
             .or_default();
         a.log_times.push(k.time);
         if k.time >= w0 && k.time < w1 {
@@ -196,7 +196,7 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
     let mut ends: BTreeMap<Region, Vec<i64>> = BTreeMap::new();
     for d in inp.digests {
         let (s, e) = d.period();
-        let r = (d.key.base.account.clone(), d.key.region.clone());
+        let r = (d.key.base.account.to_string(), d.key.region.clone());
         ends.entry(r.clone()).or_default().push(e);
         let class = if d.status.is_verified() {
             Class::Verified
@@ -225,7 +225,7 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
         if !c.starts_chain() || d.key.backfill {
             continue;
         }
-        let r = (d.key.base.account.clone(), d.key.region.clone());
+        let r = (d.key.base.account.to_string(), d.key.region.clone());
         let before = ends
             .get(&r)
             .and_then(|v| v.iter().rev().find(|&&e| e <= c.start).copied());

@@ -28,9 +28,9 @@ use std::sync::Arc;
 pub struct Listed {
     /// Shared by consecutive entries naming the same bucket (all of them, in practice).
     pub bucket: Arc<str>,
-    pub object: String,
+    pub object: Box<str>,
     /// Where the canonical key (`AWSLogs/...`) starts in `object`, if it has one.
-    canonical_at: Option<usize>,
+    canonical_at: Option<u32>,
     /// `hashValue`; `None` when it is not a SHA-256 in hex (it then matches no file).
     pub hash: Option<Sha256Hash>,
 }
@@ -39,7 +39,7 @@ impl Listed {
     /// `AWSLogs/...` onwards, else the whole `s3Object`: how the bundle's files are matched.
     pub fn canonical(&self) -> &str {
         self.canonical_at
-            .and_then(|at| self.object.get(at..))
+            .and_then(|at| self.object.get(at as usize..))
             .unwrap_or(&self.object)
     }
 
@@ -64,11 +64,24 @@ pub struct Content {
     pub prev_hash: Option<String>,
     pub prev_signature: Option<String>,
     pub log_files: Vec<Listed>,
-    /// The exact data-signing string (SPEC), built from the fields as written.
-    pub signing_string: String,
+    /// `digestEndTime` exactly as written: the data-signing string uses the text, not the time.
+    pub end_raw: String,
 }
 
 impl Content {
+    /// The exact data-signing string (SPEC), from the fields as written and the SHA-256 of
+    /// the inflated digest. Built when the signature is checked, not kept: it is a third
+    /// copy of the digest's longest fields.
+    pub fn signing_string(&self, sha_hex: &str) -> String {
+        format!(
+            "{}\n{}/{}\n{sha_hex}\n{}",
+            self.end_raw,
+            self.bucket,
+            self.object,
+            self.prev_signature.as_deref().unwrap_or("null")
+        )
+    }
+
     /// A chain restart: no previous digest named.
     pub fn starts_chain(&self) -> bool {
         self.prev_object.is_none()
@@ -146,7 +159,7 @@ pub fn from_bytes(display: Arc<str>, key: DigestKey, raw: &[u8], max_inflate: u6
             return;
         }
         let sha = Sha256Hash::of(buf).hex();
-        d.content = parse(buf, &sha);
+        d.content = parse(buf);
         d.sha256 = Some(sha);
     });
     d
@@ -166,7 +179,7 @@ pub fn unreadable(display: Arc<str>, key: DigestKey, size: u64, why: &str) -> Di
 }
 
 /// Parse inflated digest JSON; the error names the field that failed.
-pub fn parse(bytes: &[u8], sha_hex: &str) -> Result<Content, String> {
+pub fn parse(bytes: &[u8]) -> Result<Content, String> {
     let v: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|e| format!("not valid JSON ({e})"))?;
     let obj = v.as_object().ok_or("not a JSON object")?;
@@ -211,15 +224,11 @@ pub fn parse(bytes: &[u8], sha_hex: &str) -> Result<Content, String> {
         };
         log_files.push(Listed {
             bucket,
-            canonical_at: canonical_at(&object),
-            object,
+            canonical_at: canonical_at(&object).and_then(|at| u32::try_from(at).ok()),
+            object: object.into(),
             hash: Sha256Hash::from_hex(&field("hashValue")?),
         });
     }
-    let signing_string = format!(
-        "{end_raw}\n{bucket}/{object}\n{sha_hex}\n{}",
-        prev_signature.as_deref().unwrap_or("null")
-    );
     Ok(Content {
         account: s("awsAccountId")?,
         start,
@@ -233,7 +242,7 @@ pub fn parse(bytes: &[u8], sha_hex: &str) -> Result<Content, String> {
         bucket,
         object,
         log_files,
-        signing_string,
+        end_raw,
     })
 }
 
@@ -290,7 +299,10 @@ fn verify_one(d: &DigestFile, next: Option<&str>, ring: &KeyRing) -> Status {
     let Some(sig_bytes) = unhex(sig) else {
         return Status::Invalid("signature is not hexadecimal".into());
     };
-    if verify_signature(key, c.signing_string.as_bytes(), &sig_bytes) {
+    let Some(sha_hex) = d.sha256.as_deref() else {
+        return Status::Unreadable("the digest's bytes were not read".into());
+    };
+    if verify_signature(key, c.signing_string(sha_hex).as_bytes(), &sig_bytes) {
         Status::Verified { source }
     } else {
         Status::Invalid(format!(
@@ -422,9 +434,9 @@ mod tests {
 
     #[test]
     fn signing_string_is_spec_form() {
-        let c = parse(sample().to_string().as_bytes(), "deadbeef").unwrap();
+        let c = parse(sample().to_string().as_bytes()).unwrap();
         assert_eq!(
-            c.signing_string,
+            c.signing_string("deadbeef"),
             "2025-01-06T04:48:48Z\nb/AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2025/01/06/x.json.gz\ndeadbeef\nnull"
         );
         assert!(c.starts_chain());
@@ -441,17 +453,17 @@ mod tests {
         ] {
             let mut v = sample();
             v.as_object_mut().unwrap().remove(field);
-            let e = parse(v.to_string().as_bytes(), "00").unwrap_err();
+            let e = parse(v.to_string().as_bytes()).unwrap_err();
             assert!(e.contains(field), "{e}");
         }
         let mut v = sample();
         v["logFiles"][0]["hashValue"] = 5.into();
-        assert!(parse(v.to_string().as_bytes(), "00")
+        assert!(parse(v.to_string().as_bytes())
             .unwrap_err()
             .contains("hashValue"));
-        assert!(parse(b"[1,2]", "00").is_err());
-        assert!(parse(b"{\"digestEndTime\":", "00").is_err());
-        assert!(parse(&[0xff, 0xfe, 0x00], "00").is_err());
+        assert!(parse(b"[1,2]").is_err());
+        assert!(parse(b"{\"digestEndTime\":").is_err());
+        assert!(parse(&[0xff, 0xfe, 0x00]).is_err());
     }
 
     #[test]

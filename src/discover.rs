@@ -23,7 +23,7 @@ use crate::progress::Progress;
 use crate::s3key::{self, DigestKey, KeyShape, LogKey};
 use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -76,6 +76,24 @@ pub struct LogItem {
     pub result: LogResult,
 }
 
+impl LogItem {
+    /// The canonical key (`AWSLogs/...`), how digests name this file: the tail of its
+    /// path, which `s3key::classify` found to be a log key.
+    pub fn canonical(&self) -> &str {
+        s3key::canonical_at(&self.src.display)
+            .and_then(|at| self.src.display.get(at..))
+            .unwrap_or(&self.src.display)
+    }
+
+    pub fn file_name(&self) -> &str {
+        self.src
+            .display
+            .rsplit('/')
+            .next()
+            .unwrap_or(&self.src.display)
+    }
+}
+
 /// Limits that make hostile files findings instead of crashes.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -90,8 +108,11 @@ pub struct Inventory {
     pub logs: Vec<LogItem>,
     /// Sorted by canonical key, then path; sidecars attached.
     pub digests: Vec<DigestFile>,
-    /// By the canonical key of the digest the sidecar belongs to.
-    pub sidecars: BTreeMap<String, Sidecar>,
+    /// By the canonical key of the digest the sidecar belongs to; emptied into the digests
+    /// by `finish`.
+    sidecars: BTreeMap<String, Sidecar>,
+    /// Signature sidecars read.
+    pub signature_files: u64,
     pub key_files: Vec<KeyFile>,
     pub configs: Vec<ConfigFile>,
     pub manifest: Vec<ManifestEntry>,
@@ -99,6 +120,32 @@ pub struct Inventory {
     /// Other bucket objects, recognised and skipped.
     pub skipped: u64,
     pub ignored: u64,
+    names: Names,
+}
+
+/// One copy of each account, region and prefix name, shared by every key that names it:
+/// a million log files of one account and region then hold pointers, not a million
+/// copies of two strings.
+#[derive(Debug, Default)]
+struct Names(HashSet<Arc<str>>);
+
+impl Names {
+    fn share(&mut self, name: &mut Arc<str>) {
+        match self.0.get(&**name) {
+            Some(shared) => *name = shared.clone(),
+            None => {
+                self.0.insert(name.clone());
+            }
+        }
+    }
+
+    fn share_base(&mut self, base: &mut s3key::KeyBase) {
+        self.share(&mut base.prefix);
+        self.share(&mut base.account);
+        if let Some(org) = &mut base.org {
+            self.share(org);
+        }
+    }
 }
 
 /// What a file needs, decided from its name alone before it is read.
@@ -670,11 +717,14 @@ impl Inventory {
     /// File one item where it belongs.
     fn absorb(&mut self, item: Item) {
         match item {
-            Item::Log(l, m) => {
+            Item::Log(mut l, m) => {
+                self.names.share_base(&mut l.key.base);
+                self.names.share(&mut l.key.region);
                 self.logs.push(l);
                 self.manifest.push(m);
             }
-            Item::Digest(d, m) => {
+            Item::Digest(mut d, m) => {
+                self.names.share_base(&mut d.key.base);
                 self.digests.push(*d);
                 self.manifest.push(m);
             }
@@ -727,6 +777,8 @@ impl Inventory {
         for d in &mut self.digests {
             d.sidecar = self.sidecars.get(&d.key.canonical).cloned();
         }
+        self.signature_files = self.sidecars.len() as u64;
+        self.sidecars = BTreeMap::new();
         self.manifest.sort_unstable();
     }
 }

@@ -61,9 +61,9 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
     let mut inv = inv?;
     if !opts.accounts.is_empty() {
         inv.logs
-            .retain(|l| opts.accounts.contains(&l.key.base.account));
+            .retain(|l| opts.accounts.iter().any(|a| **a == *l.key.base.account));
         inv.digests
-            .retain(|d| opts.accounts.contains(&d.key.base.account));
+            .retain(|d| opts.accounts.iter().any(|a| **a == *d.key.base.account));
     }
     for p in &opts.public_keys {
         inv.key_files.push(read_key_arg(p)?);
@@ -148,7 +148,7 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
         management_events: cov.management_events,
         verified_events: cov.verified_events,
         public_keys: ring.len() as u64,
-        signature_files: inv.sidecars.len() as u64,
+        signature_files: inv.signature_files,
         config_files: inv.configs.len() as u64,
         skipped_bucket_objects: inv.skipped,
         ignored_files: inv.ignored,
@@ -280,7 +280,7 @@ fn evidence_summary(
     for l in logs {
         ev.newest_log_time = ev.newest_log_time.max(Some(l.key.time));
         if l.key.time >= window.0 && l.key.time < window.1 {
-            ev.regions_with_evidence.insert(l.key.region.clone());
+            ev.regions_with_evidence.insert(l.key.region.to_string());
         }
     }
     ev

@@ -8,6 +8,8 @@
 //! The canonical form of a key (`canonical`) starts at `AWSLogs/`: it is how a digest's
 //! `s3Object` is matched to a file in the bundle whatever folder the copy was made into.
 
+use std::sync::Arc;
+
 /// What a path inside an input is, by key shape alone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyShape {
@@ -24,19 +26,19 @@ pub enum KeyShape {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct KeyBase {
     /// Folders before `AWSLogs/` (bucket folder, key prefix), `/`-joined, may be empty.
-    pub prefix: String,
-    pub org: Option<String>,
-    pub account: String,
+    pub prefix: Arc<str>,
+    pub org: Option<Arc<str>>,
+    pub account: Arc<str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct LogKey {
     pub base: KeyBase,
-    pub region: String,
+    pub region: Arc<str>,
     /// Delivery time from the file name (minute precision), UNIX seconds.
     pub time: i64,
-    /// `AWSLogs/...` onwards; it ends with the file name.
-    pub canonical: String,
+    // No canonical key here: a log's is the tail of its path (`LogItem::canonical`), and
+    // one log file in a million-file bundle should not carry a second copy of its name.
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -55,12 +57,6 @@ pub struct DigestKey {
 /// The last segment of a `/`-separated key.
 fn last_segment(key: &str) -> &str {
     key.rsplit('/').next().unwrap_or(key)
-}
-
-impl LogKey {
-    pub fn file_name(&self) -> &str {
-        last_segment(&self.canonical)
-    }
 }
 
 impl DigestKey {
@@ -86,9 +82,9 @@ pub fn classify(path: &str) -> KeyShape {
         return KeyShape::OtherBucketObject;
     };
     let base = KeyBase {
-        prefix,
-        org,
-        account: (*account).to_owned(),
+        prefix: prefix.into(),
+        org: org.map(Into::into),
+        account: (*account).into(),
     };
     let canonical = parts.get(at..).map(|p| p.join("/")).unwrap_or_default();
     let service = rest.get(1).copied().unwrap_or("");
@@ -103,19 +99,18 @@ pub fn classify(path: &str) -> KeyShape {
     let file = rest.get(6).copied().unwrap_or("");
     let parsed = match service {
         "CloudTrail" if shape_ok => parse_log_name(file).and_then(|n| {
-            (n.account == base.account && n.region == region && date_matches(date, n.time)).then(
+            (*n.account == *base.account && n.region == region && date_matches(date, n.time)).then(
                 || {
                     KeyShape::Log(LogKey {
                         base: base.clone(),
-                        region: n.region,
+                        region: n.region.into(),
                         time: n.time,
-                        canonical: canonical.clone(),
                     })
                 },
             )
         }),
         "CloudTrail-Digest" if shape_ok => parse_digest_name(file).and_then(|n| {
-            (n.account == base.account && n.region == region && date_matches(date, n.end)).then(
+            (*n.account == *base.account && n.region == region && date_matches(date, n.end)).then(
                 || {
                     KeyShape::Digest(DigestKey {
                         base: base.clone(),
@@ -287,12 +282,13 @@ mod tests {
         let KeyShape::Log(k) = classify(p) else {
             panic!("not a log: {:?}", classify(p))
         };
-        assert_eq!(k.base.prefix, "bucket/org-logs");
+        assert_eq!(&*k.base.prefix, "bucket/org-logs");
         assert_eq!(k.base.org.as_deref(), Some("o-a1b2c3d4e5"));
-        assert_eq!(k.base.account, "444455556666");
-        assert_eq!(k.region, "eu-west-1");
+        assert_eq!(&*k.base.account, "444455556666");
+        assert_eq!(&*k.region, "eu-west-1");
         assert_eq!(crate::time::fmt(k.time), "2025-01-06T12:00:00Z");
-        assert!(k.canonical.starts_with("AWSLogs/o-a1b2c3d4e5/"));
+        // A log's canonical key is the tail of its path (`LogItem::canonical`).
+        assert!(canonical_of(p).is_some_and(|c| c.starts_with("AWSLogs/o-a1b2c3d4e5/")));
     }
 
     #[test]
