@@ -5,8 +5,10 @@
 //! verified digests cover; unverifiable ones (bad signature, unknown key, no signature,
 //! unreadable) leave `unverified` time; digests the chain names but the bundle lacks leave
 //! `digest_missing` time; the span between a chain's end and its restart (null previous
-//! fields) is `logging_stopped`; time with no digest at all is `unverified` when log files
-//! arrived then (validation off) and `no_evidence` otherwise. Uncovered spans become
+//! fields) is `logging_stopped`, as is the span after a chain that ends for good with AWS's
+//! short final digest or right after a StopLogging/DeleteTrail; time with no verified digest
+//! is `unverified` when log files arrived then (validation off, even inside a restart) and
+//! `no_evidence` otherwise. Uncovered spans become
 //! `coverage_gap` findings; hours become `Cell`s for the report. Memory is one cell per
 //! account × region × hour: events are already reduced to per-hour counts by `logfile.rs`.
 //!
@@ -239,6 +241,30 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
         }
     }
 
+    // Where a chain ends for good inside the window: after a final digest (AWS delivers
+    // one, shorter than an hour, when logging stops) or at a digest end that a successful
+    // StopLogging or DeleteTrail in the logs explains. Without this, a stop that is never
+    // undone would read as evidence gone (`no_evidence`), not as logging stopped.
+    let mut final_ends: BTreeSet<(Region, i64)> = BTreeSet::new();
+    for d in inp.digests {
+        let Ok(c) = &d.content else { continue };
+        if !d.key.backfill && !c.starts_chain() && c.end - c.start < HOUR - 60 {
+            final_ends.insert((
+                (d.key.base.account.to_string(), d.key.region.clone()),
+                c.end,
+            ));
+        }
+    }
+    let stop_times: Vec<i64> = notable
+        .iter()
+        .filter(|(n, _, _)| {
+            matches!(n.facts.event_name.as_str(), "StopLogging" | "DeleteTrail")
+                && n.event_source == "cloudtrail.amazonaws.com"
+                && n.facts.error_code.is_none()
+        })
+        .map(|(n, _, _)| n.time)
+        .collect();
+
     let regions = expected_regions(inp, &agg);
     let status_latest_digest = inp
         .config
@@ -264,18 +290,28 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
                     .evidence(Evidence::default().detail(region_reason(inp, &region.1))),
             );
         }
-        let segs = segments(
+        let mut segs = segments(
             inp.window,
             intervals.get(region).map(Vec::as_slice).unwrap_or(&[]),
             a.map(|a| a.log_times.as_slice()).unwrap_or(&[]),
         );
+        let chain_ends = ends.get(region).map(Vec::as_slice).unwrap_or(&[]);
+        for seg in &mut segs {
+            let (s, _, class) = *seg;
+            let stopped_here = final_ends.contains(&(region.clone(), s))
+                || stop_times.iter().any(|&t| t <= s && t >= s - 2 * HOUR);
+            if class == Class::NoEvidence && chain_ends.contains(&s) && stopped_here {
+                seg.2 = Class::Stopped;
+            }
+        }
         if has_evidence {
             for &(s, e, class) in &segs {
                 let (cause, severity, why) = match class {
                     Class::Verified => continue,
                     Class::Unverified => (GapCause::Unverified, Severity::Medium, "evidence is present but cannot be proven (no verifiable digest)".to_string()),
                     Class::Missing => (GapCause::DigestMissing, Severity::High, "a digest the chain names is not in the bundle".to_string()),
-                    Class::Stopped => (GapCause::LoggingStopped, Severity::Medium, "the digest chain ends and restarts: logging was stopped".to_string()),
+                    Class::Stopped if e < w1 => (GapCause::LoggingStopped, Severity::Medium, "the digest chain ends and restarts: logging was stopped".to_string()),
+                    Class::Stopped => (GapCause::LoggingStopped, Severity::Medium, "the digest chain ends and no log file follows: logging was stopped".to_string()),
                     Class::NoEvidence => match status_latest_digest {
                         Some(t) if t > s + HOUR => (
                             GapCause::NoEvidence,
@@ -616,14 +652,17 @@ fn segments(
                 class = Some(class.map_or(c, |k| k.min(c)));
             }
         }
-        let class = class.unwrap_or_else(|| {
-            let i = log_times.partition_point(|&t| t < a);
-            if log_times.get(i).is_some_and(|&t| t < b) {
-                Class::Unverified
-            } else {
-                Class::NoEvidence
-            }
-        });
+        let i = log_times.partition_point(|&t| t < a);
+        let delivered = log_times.get(i).is_some_and(|&t| t < b);
+        // Log files delivered while the chain was broken off mean logging went on: log
+        // file validation was off (or the digests are gone), which is `unverified`, not
+        // a stop.
+        let class = match class {
+            Some(Class::Stopped) if delivered => Class::Unverified,
+            Some(c) => c,
+            None if delivered => Class::Unverified,
+            None => Class::NoEvidence,
+        };
         match out.last_mut() {
             Some(last) if last.2 == class && last.1 == a => last.1 = b,
             _ => out.push((a, b, class)),

@@ -6,7 +6,8 @@
 //! sync drops object metadata). It is verified as SPEC "Integrity rules" says: RSA
 //! PKCS#1 v1.5 with SHA-256 only (`ring`'s `RSA_PKCS1_2048_8192_SHA256` checks the DigestInfo, so a
 //! signature made over another hash is invalid) over the data-signing string, with the key
-//! whose fingerprint the digest names and whose validity covers the digest.
+//! whose fingerprint the digest names and whose validity covers the digest, and only for the
+//! key it was found at: its signed `digestS3Object` must name that key.
 //!
 //! Raises `digest_unreadable`, `digest_signature_invalid`, `digest_signature_missing`,
 //! `digest_key_unknown`. Chain links are `chain.rs`'s job.
@@ -296,6 +297,15 @@ fn verify_one(d: &DigestFile, next: Option<&str>, ring: &KeyRing) -> Status {
             ))
         }
     };
+    // The signed `digestS3Object` says where AWS put this digest. Found under another key
+    // (another region's, account's or hour's digest copied over this one), it proves nothing
+    // here, however good its signature; `aws cloudtrail validate-logs` rejects it too.
+    if canonical_of(&c.object).as_deref() != Some(d.key.canonical.as_str()) {
+        return Status::Invalid(format!(
+            "it was signed as `{}`, not the key it was found at: moved from its original location",
+            c.object
+        ));
+    }
     let Some(sig_bytes) = unhex(sig) else {
         return Status::Invalid("signature is not hexadecimal".into());
     };

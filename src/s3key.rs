@@ -97,35 +97,34 @@ pub fn classify(path: &str) -> KeyShape {
         rest.get(5).copied().unwrap_or(""),
     );
     let file = rest.get(6).copied().unwrap_or("");
-    let parsed = match service {
-        "CloudTrail" if shape_ok => parse_log_name(file).and_then(|n| {
-            (*n.account == *base.account && n.region == region && date_matches(date, n.time)).then(
-                || {
-                    KeyShape::Log(LogKey {
-                        base: base.clone(),
-                        region: n.region.into(),
-                        time: n.time,
+    let parsed =
+        match service {
+            "CloudTrail" if shape_ok => parse_log_name(file).and_then(|n| {
+                (*n.account == *base.account && n.region == region && date_matches(date, n.time))
+                    .then(|| {
+                        KeyShape::Log(LogKey {
+                            base: base.clone(),
+                            region: n.region.into(),
+                            time: n.time,
+                        })
                     })
-                },
-            )
-        }),
-        "CloudTrail-Digest" if shape_ok => parse_digest_name(file).and_then(|n| {
-            (*n.account == *base.account && n.region == region && date_matches(date, n.end)).then(
-                || {
-                    KeyShape::Digest(DigestKey {
-                        base: base.clone(),
-                        region: n.region,
-                        trail: n.trail,
-                        home_region: n.home_region,
-                        end: n.end,
-                        backfill: n.backfill,
-                        canonical: canonical.clone(),
+            }),
+            "CloudTrail-Digest" if shape_ok => parse_digest_name(file).and_then(|n| {
+                (*n.account == *base.account && n.region == region && date_matches(date, n.end))
+                    .then(|| {
+                        KeyShape::Digest(DigestKey {
+                            base: base.clone(),
+                            region: n.region,
+                            trail: n.trail,
+                            home_region: n.home_region,
+                            end: n.end,
+                            backfill: n.backfill,
+                            canonical: canonical.clone(),
+                        })
                     })
-                },
-            )
-        }),
-        _ => None,
-    };
+            }),
+            _ => None,
+        };
     // Anything else under AWSLogs/ACCOUNT/ is a bucket object we know to skip; a file that
     // *looks* like a log or digest but whose folders disagree with its name is Unknown, so
     // it is listed as ignored rather than silently skipped.

@@ -2,18 +2,19 @@
 //!
 //! Only verified digests are trusted to say what AWS delivered. For each log file they
 //! list: absent → `log_missing`; present but different → `log_hash_mismatch`; present but
-//! not readable → `log_unreadable`. A log file inside the window that no verified digest
-//! lists is `log_unreferenced`: `high` when a verified digest of its region covers its
-//! delivery time (a file AWS did not deliver: injected), `low` when its time falls where no
-//! digest can be checked (validation off, digest missing or forged), where it is part of a
-//! coverage gap and cannot be proven either way.
+//! not readable → `log_unreadable`. A log file inside the window that no digest lists is
+//! `log_unreferenced`: `high` when a verified digest of its region covers its delivery time
+//! (a file AWS did not deliver: injected), `low` when its time falls where no digest can be
+//! checked (validation off, digest missing or unreadable), where it is part of a coverage
+//! gap and cannot be proven either way. A file that only unverified digests list is left to
+//! the `unverified` gap and those digests' own findings.
 
 use crate::digest::DigestFile;
 use crate::discover::LogItem;
 use crate::findings::{Evidence, Finding, Kind, Severity};
 use crate::s3key::{self, KeyShape};
 use crate::time;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// What the digests say about one log file.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -161,6 +162,16 @@ pub fn check(logs: &[LogItem], digests: &[DigestFile], window: (i64, i64)) -> Lo
         }
     }
 
+    // Named by a digest that was read but not verified (no signature, unknown key, forged):
+    // such a file is not "listed by no digest" (SPEC `log_unreferenced`); its hour is an
+    // `unverified` coverage gap, and the digest has its own finding.
+    let named_unverified: HashSet<&str> = digests
+        .iter()
+        .filter(|d| !d.status.is_verified())
+        .filter_map(|d| d.content.as_ref().ok())
+        .flat_map(|c| c.log_files.iter().map(|l| l.canonical()))
+        .collect();
+
     for (i, item) in logs.iter().enumerate() {
         let Some(st) = status.get(i) else { continue };
         let (src, k, r, name) = (&item.src, &item.key, &item.result, item.file_name());
@@ -177,6 +188,9 @@ pub fn check(logs: &[LogItem], digests: &[DigestFile], window: (i64, i64)) -> Lo
                 scope(Finding::new(Kind::LogUnreadable))
                     .message(format!("log file {} cannot be read: {err}", name)),
             );
+        }
+        if named_unverified.contains(item.canonical()) {
+            continue;
         }
         let covered = verified_periods
             .get(&(&*k.base.account, &*k.region))

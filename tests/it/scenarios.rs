@@ -430,3 +430,130 @@ fn resign_chain_from(w: &Written, from: &DigestFile) {
         prev_sha = sha256_hex(&gunzip_file(&d.path));
     }
 }
+
+#[test]
+fn logs_listed_only_by_an_unsigned_newest_digest_are_not_unreferenced() {
+    // Digests at :10 past the hour: the newest digest of each chain (no sidecar, no later
+    // digest to carry its signature) lists the window's last log files. They are listed,
+    // just not provably: an `unverified` gap, not `log_unreferenced`.
+    let d = tempfile::tempdir().unwrap();
+    let w = two_regions()
+        .digest_offset(600)
+        .sidecars(Sidecars::Omit)
+        .write(d.path());
+    let newest = w.digests_of("us-east-1").last().copied().cloned().unwrap();
+    assert!(
+        newest.start < w.end && !newest.logs.is_empty(),
+        "the fixture must put listed logs inside the window"
+    );
+    let (code, r) = run(&w, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(findings_of(&r, "digest_signature_missing").len(), 2);
+    assert!(
+        findings_of(&r, "log_unreferenced").is_empty(),
+        "{:?}",
+        kinds_above_info(&r)
+    );
+    let gaps = findings_of(&r, "coverage_gap");
+    assert!(!gaps.is_empty() && gaps.iter().all(|g| g["cause"] == "unverified"));
+}
+
+#[test]
+fn stop_never_undone_is_logging_stopped_to_the_end_of_the_window() {
+    let d = tempfile::tempdir().unwrap();
+    let stop = ts("2025-03-01T03:20:00Z");
+    let w = two_regions()
+        .stop_logging(stop, None)
+        .stop_principal("arn:aws:iam::123456789012:user/mallory", "203.0.113.7")
+        .write(d.path());
+    let (code, r) = run(&w, &[]);
+    assert_eq!(code, 1);
+    let gaps = findings_of(&r, "coverage_gap");
+    assert_eq!(gaps.len(), 2, "{gaps:?}");
+    for g in &gaps {
+        assert_eq!(g["cause"], "logging_stopped", "{g}");
+        assert_eq!(g["start"], iso(stop + FINAL_DIGEST_DELAY));
+        assert_eq!(g["end"], w.end_iso());
+        assert!(g["message"].as_str().unwrap().contains(
+            "StopLogging at 2025-03-01T03:20:00Z by arn:aws:iam::123456789012:user/mallory"
+        ));
+    }
+    assert_eq!(findings_of(&r, "config_not_logging").len(), 1);
+}
+
+#[test]
+fn final_digest_alone_shows_the_stop_when_the_event_is_gone() {
+    // No StopLogging record survives, but AWS's short final digest still marks the stop.
+    let d = tempfile::tempdir().unwrap();
+    let w = two_regions()
+        .stop_logging(ts("2025-03-01T03:20:00Z"), None)
+        .stop_events(false)
+        .write(d.path());
+    let (_, r) = run(&w, &[]);
+    let gaps = findings_of(&r, "coverage_gap");
+    assert_eq!(gaps.len(), 2, "{gaps:?}");
+    assert!(gaps.iter().all(|g| g["cause"] == "logging_stopped"
+        && g["message"]
+            .as_str()
+            .unwrap()
+            .contains("no StopLogging event")));
+}
+
+#[test]
+fn chain_restart_with_logs_delivered_meanwhile_is_unverified_not_stopped() {
+    // Digests broke off and restarted while log files kept coming (validation switched off
+    // and on again): logging did not stop.
+    let d = tempfile::tempdir().unwrap();
+    let b = two_regions()
+        .stop_logging(ts("2025-03-01T02:20:00Z"), Some(ts("2025-03-01T05:05:00Z")))
+        .stop_events(false);
+    let w = b.write(d.path());
+    b.write_unlisted_log(
+        &w,
+        "123456789012",
+        "us-east-1",
+        ts("2025-03-01T03:30:00Z"),
+        &[Event::new(
+            ts("2025-03-01T03:25:00Z"),
+            "ec2.amazonaws.com",
+            "DescribeInstances",
+        )],
+    );
+    let (_, r) = run(&w, &[]);
+    let cause_in = |region: &str| {
+        findings_of(&r, "coverage_gap")
+            .iter()
+            .filter(|g| g["region"] == region)
+            .map(|g| g["cause"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(cause_in("us-east-1"), ["unverified"]);
+    assert_eq!(cause_in("eu-central-1"), ["logging_stopped"]);
+}
+
+#[test]
+fn digest_copied_over_another_regions_is_not_accepted() {
+    // An authentic, well-signed digest of eu-central-1 put where us-east-1's was: its
+    // signed digestS3Object names another key, so it proves nothing for us-east-1.
+    let d = tempfile::tempdir().unwrap();
+    let w = two_regions().write(d.path());
+    let (ours, theirs) = (
+        w.digests_of("us-east-1")[4].clone(),
+        w.digests_of("eu-central-1")[4].clone(),
+    );
+    std::fs::copy(&theirs.path, &ours.path).unwrap();
+    std::fs::copy(
+        theirs.sidecar.as_ref().unwrap(),
+        ours.sidecar.as_ref().unwrap(),
+    )
+    .unwrap();
+    let (code, r) = run(&w, &[]);
+    assert_eq!(code, 1);
+    let bad = findings_of(&r, "digest_signature_invalid");
+    assert_eq!(bad.len(), 1, "{:?}", kinds_above_info(&r));
+    assert!(bad[0]["path"].as_str().unwrap().ends_with(&ours.key));
+    assert!(bad[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("moved from its original location"));
+}
