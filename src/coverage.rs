@@ -137,7 +137,8 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
     let (w0, w1) = inp.window;
     let mut cov = Coverage::default();
     let mut agg: BTreeMap<Region, Agg> = BTreeMap::new();
-    let mut notable: Vec<(&Notable, &Source, &LogKey)> = Vec::new();
+    // With whether the log file holding it is valid (listed by a verified digest, hash equal).
+    let mut notable: Vec<(&Notable, &Source, &LogKey, bool)> = Vec::new();
 
     // Log files: a duplicate delivery (same inflated bytes twice) counts once.
     let mut seen: HashSet<Sha256Hash> = HashSet::new();
@@ -185,7 +186,7 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
         }
         for n in &r.notable {
             if n.time >= w0 && n.time < w1 {
-                notable.push((n, src, k));
+                notable.push((n, src, k, st.valid));
             }
         }
     }
@@ -241,14 +242,16 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
         }
     }
 
-    // Where a chain ends for good inside the window: after a final digest (AWS delivers
-    // one, shorter than an hour, when logging stops) or at a digest end that a successful
-    // StopLogging or DeleteTrail in the logs explains. Without this, a stop that is never
-    // undone would read as evidence gone (`no_evidence`), not as logging stopped.
+    // Where a chain ends for good inside the window: after a verified final digest (AWS
+    // delivers one, shorter than an hour, when logging stops) or at a digest end that a
+    // successful StopLogging or DeleteTrail explains, read from a valid log file (an
+    // injected one must not turn deleted evidence into a mere stop). Without this, a stop
+    // that is never undone would read as evidence gone (`no_evidence`), not as a stop.
     let mut final_ends: BTreeSet<(Region, i64)> = BTreeSet::new();
     for d in inp.digests {
         let Ok(c) = &d.content else { continue };
-        if !d.key.backfill && !c.starts_chain() && c.end - c.start < HOUR - 60 {
+        let short = c.end - c.start < HOUR - 60;
+        if d.status.is_verified() && !d.key.backfill && !c.starts_chain() && short {
             final_ends.insert((
                 (d.key.base.account.to_string(), d.key.region.clone()),
                 c.end,
@@ -257,12 +260,13 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
     }
     let stop_times: Vec<i64> = notable
         .iter()
-        .filter(|(n, _, _)| {
-            matches!(n.facts.event_name.as_str(), "StopLogging" | "DeleteTrail")
+        .filter(|(n, _, _, valid)| {
+            *valid
+                && matches!(n.facts.event_name.as_str(), "StopLogging" | "DeleteTrail")
                 && n.event_source == "cloudtrail.amazonaws.com"
                 && n.facts.error_code.is_none()
         })
-        .map(|(n, _, _)| n.time)
+        .map(|(n, _, _, _)| n.time)
         .collect();
 
     let regions = expected_regions(inp, &agg);
@@ -397,7 +401,7 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
     let kms = trail_kms_keys(inp.config);
     let mut starts: Vec<&Notable> = Vec::new();
     let mut stops: Vec<&Notable> = Vec::new();
-    for (n, src, k) in &notable {
+    for (n, src, k, _) in &notable {
         if n.facts.event_name == "StartLogging" {
             if n.facts.error_code.is_none() {
                 starts.push(n);

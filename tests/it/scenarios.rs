@@ -557,3 +557,43 @@ fn digest_copied_over_another_regions_is_not_accepted() {
         .unwrap()
         .contains("moved from its original location"));
 }
+
+#[test]
+fn injected_stop_logging_does_not_turn_deleted_evidence_into_a_stop() {
+    // The newest evidence of us-east-1 is deleted and a forged log file with a StopLogging
+    // record is planted just before: only valid log files may explain a chain's end.
+    let d = tempfile::tempdir().unwrap();
+    let b = two_regions();
+    let w = b.write(d.path());
+    let cut = w.start + 5 * HOUR;
+    for l in w.logs_of("us-east-1").iter().filter(|l| l.delivered >= cut) {
+        std::fs::remove_file(&l.path).unwrap();
+    }
+    let last_kept = w
+        .digests_of("us-east-1")
+        .iter()
+        .filter(|dg| dg.end <= cut)
+        .map(|dg| dg.end)
+        .max()
+        .unwrap();
+    for dg in w.digests_of("us-east-1").iter().filter(|dg| dg.end > cut) {
+        std::fs::remove_file(&dg.path).unwrap();
+        std::fs::remove_file(dg.sidecar.as_ref().unwrap()).unwrap();
+    }
+    let arn = b.trail_arn();
+    b.write_unlisted_log(
+        &w,
+        "123456789012",
+        "us-east-1",
+        last_kept - 600,
+        &[Event::stop_logging(last_kept - 900, &arn)],
+    );
+    let (_, r) = run(&w, &[]);
+    let gaps: Vec<_> = findings_of(&r, "coverage_gap")
+        .into_iter()
+        .filter(|g| g["region"] == "us-east-1")
+        .collect();
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    assert_eq!(gaps[0]["cause"], "no_evidence");
+    assert_eq!(findings_of(&r, "log_unreferenced").len(), 1);
+}
