@@ -400,8 +400,9 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
     let buckets = log_buckets(inp);
     let kms = trail_kms_keys(inp.config);
     let mut starts: Vec<&Notable> = Vec::new();
-    let mut stops: Vec<&Notable> = Vec::new();
-    for (n, src, k, _) in &notable {
+    // With whether the log file holding it is valid.
+    let mut stops: Vec<(&Notable, bool)> = Vec::new();
+    for &(n, src, k, valid) in &notable {
         if n.facts.event_name == "StartLogging" {
             if n.facts.error_code.is_none() {
                 starts.push(n);
@@ -412,7 +413,7 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
             continue;
         }
         if n.facts.event_name == "StopLogging" && n.facts.error_code.is_none() {
-            stops.push(n);
+            stops.push((n, valid));
         }
         let mut sev = Kind::LoggingTamperingEvent.default_severity();
         let mut msg = format!(
@@ -437,6 +438,11 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
             Evidence::file(&*src.display).detail(format!("eventSource: {}", n.event_source));
         if let Some(id) = &n.facts.event_id {
             ev = ev.detail(format!("eventID: {id}"));
+        }
+        if !valid {
+            ev = ev.detail(
+                "the log file holding it is not vouched for by a verified digest: the record is unproven",
+            );
         }
         for (what, v) in [
             ("trail", &n.trail_name),
@@ -482,10 +488,11 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
     // Name the StopLogging/StartLogging that explain each stopped gap.
     for (gi, _account, _) in &stopped_gaps {
         let Some(g) = gaps.get_mut(*gi) else { continue };
+        // A record from a valid log file first; then the latest.
         let stop = stops
             .iter()
-            .filter(|s| explains(s.time, g))
-            .max_by_key(|s| s.time);
+            .filter(|(s, _)| explains(s.time, g))
+            .max_by_key(|(s, valid)| (*valid, s.time));
         let start = starts
             .iter()
             .filter(|s| {
@@ -495,15 +502,21 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
             .min_by_key(|s| s.time);
         let mut ev = std::mem::take(&mut g.evidence);
         match stop {
-            Some(s) => {
+            Some(&(s, valid)) => {
+                // An unproven record still names a suspect, but says it is unproven.
+                let unproven = if valid {
+                    ""
+                } else {
+                    ", read from a log file no verified digest vouches for"
+                };
                 ev = ev.detail(format!(
-                    "StopLogging at {} by {} from {}",
+                    "StopLogging at {} by {} from {}{unproven}",
                     s.facts.event_time,
                     s.facts.principal.as_deref().unwrap_or("-"),
                     s.facts.source_ip.as_deref().unwrap_or("-")
                 ));
                 g.message.push_str(&format!(
-                    " (StopLogging at {} by {})",
+                    " (StopLogging at {} by {}{unproven})",
                     s.facts.event_time,
                     s.facts
                         .principal

@@ -596,4 +596,12 @@ fn injected_stop_logging_does_not_turn_deleted_evidence_into_a_stop() {
     assert_eq!(gaps.len(), 1, "{gaps:?}");
     assert_eq!(gaps[0]["cause"], "no_evidence");
     assert_eq!(findings_of(&r, "log_unreferenced").len(), 1);
+    // The planted record is still reported, marked as unproven.
+    let stop = findings_of(&r, "logging_tampering_event");
+    assert_eq!(stop.len(), 1);
+    assert!(stop[0]["evidence"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|d| d.as_str().unwrap().contains("unproven")));
 }
