@@ -1959,6 +1959,38 @@ pub fn against_evidence(analysis: &ConfigAnalysis, evidence: &EvidenceSummary) -
         }
     }
 
+    // Digests of trails the configuration does not describe, and none of those it does:
+    // the export is of another trail than the one that wrote this evidence.
+    let described = |(n, home): &(String, String)| {
+        trails
+            .iter()
+            .any(|t| &t.name == n && t.home_region.as_deref().is_none_or(|h| h == home))
+    };
+    if !ev.trails_seen.is_empty() && !ev.trails_seen.iter().any(described) {
+        let seen: Vec<String> = ev
+            .trails_seen
+            .iter()
+            .map(|(n, home)| format!("{n} (home region {home})"))
+            .collect();
+        let names: Vec<&str> = trails.iter().map(|t| t.name.as_str()).collect();
+        let file = trail_file(analysis, first);
+        out.push(mismatch(
+            first,
+            file.as_deref(),
+            format!(
+                "The digests were written by trail {}, but the configuration describes {}: it \
+                 is not the configuration of the trail that wrote this evidence.",
+                seen.join(", "),
+                names.join(", ")
+            ),
+            proof(
+                file.as_deref(),
+                format!("digests named after {}", names.join(", ")),
+                format!("digests named after {}", seen.join(", ")),
+            ),
+        ));
+    }
+
     // Single-region trails only, yet evidence from regions none of them is homed in.
     if trails.iter().all(|t| t.multi_region == Some(false)) {
         let homes: BTreeSet<&str> = trails
@@ -3236,15 +3268,24 @@ mod tests {
         assert!(mismatches(off(), clean_selectors(), &early).is_empty());
         early.newest_log_time = Some(at("2025-01-06T14:50:00Z"));
         assert_eq!(mismatches(off(), clean_selectors(), &early).len(), 1);
-        // Digests of another trail say nothing about this one.
+        // Digests of another trail say nothing about this one's validation setting; that
+        // they are another trail's is the one mismatch.
         let mut other = ev.clone();
         other.trails_seen = [("other".to_owned(), "us-east-1".to_owned())].into();
-        assert!(mismatches(
+        let out = mismatches(
             json!({"LogFileValidationEnabled": false}),
             clean_selectors(),
-            &other
-        )
-        .is_empty());
+            &other,
+        );
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert!(out[0]
+            .message
+            .contains("written by trail other (home region us-east-1)"));
+        // The configured trail among others in the bundle: consistent.
+        other
+            .trails_seen
+            .insert(("management-events".to_owned(), "us-east-1".to_owned()));
+        assert!(mismatches(json!({}), clean_selectors(), &other).is_empty());
     }
 
     #[test]
