@@ -97,6 +97,18 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
     });
     let evidence = evidence_summary(window, &digests, &inv.logs, &cov);
     let mismatches = config::against_evidence(&cfg, &evidence);
+    // The per-log records are done with: free them before the report is assembled, so the
+    // run's peak memory does not hold both.
+    let log_files = inv.logs.len() as u64;
+    let log_files_unreadable = inv.logs.iter().filter(|l| l.result.error.is_some()).count() as u64;
+    let inflated_bytes = inv.logs.iter().map(|l| l.result.inflated_size).sum();
+    let log_files_valid = log_check.status.iter().filter(|s| s.valid).count() as u64;
+    drop(std::mem::take(&mut inv.logs));
+    for d in &mut digests {
+        if let Ok(c) = &mut d.content {
+            c.log_files = Vec::new();
+        }
+    }
 
     let mut findings: Vec<Finding> = Vec::new();
     findings.extend(inv.findings.iter().cloned());
@@ -131,7 +143,8 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
             });
         }
     }
-    manifest.sort();
+    // In place: equal entries are the same file, so stability cannot show.
+    manifest.sort_unstable();
     manifest.dedup();
 
     let mut summary = Summary {
@@ -139,11 +152,11 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
         digests_verified: digests.iter().filter(|d| d.status.is_verified()).count() as u64,
         digests_unreadable: digests.iter().filter(|d| d.content.is_err()).count() as u64,
         digests_in_window: digests.iter().filter(|d| in_window(d)).count() as u64,
-        log_files: inv.logs.len() as u64,
-        log_files_valid: log_check.status.iter().filter(|s| s.valid).count() as u64,
-        log_files_unreadable: inv.logs.iter().filter(|l| l.result.error.is_some()).count() as u64,
+        log_files,
+        log_files_valid,
+        log_files_unreadable,
         duplicate_log_files: cov.duplicate_log_files,
-        inflated_bytes: inv.logs.iter().map(|l| l.result.inflated_size).sum(),
+        inflated_bytes,
         events: cov.events,
         management_events: cov.management_events,
         verified_events: cov.verified_events,
