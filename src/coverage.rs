@@ -308,10 +308,27 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
                 seg.2 = Class::Stopped;
             }
         }
+        // Log files after this region's chain stops, while the trail status says digests
+        // were still delivered over an hour later (each region gets one an hour): the
+        // newest digests were deleted, though no later digest is left to name them. (With
+        // the log files gone too it stays `no_evidence`, high for the same reason.)
+        let last_end = chain_ends.iter().copied().max();
+        let deleted_after = |s: i64, e: i64| {
+            e == w1 && last_end == Some(s) && status_latest_digest.is_some_and(|t| t > s + HOUR)
+        };
         if has_evidence {
             for &(s, e, class) in &segs {
                 let (cause, severity, why) = match class {
                     Class::Verified => continue,
+                    Class::Unverified if deleted_after(s, e) => (
+                        GapCause::DigestMissing,
+                        Severity::High,
+                        format!(
+                            "its digest chain stops at {}, yet the trail status says digests were delivered until {}: the later digests are missing",
+                            time::fmt(s),
+                            time::fmt(status_latest_digest.unwrap_or(s))
+                        ),
+                    ),
                     Class::Unverified => (GapCause::Unverified, Severity::Medium, "evidence is present but cannot be proven (no verifiable digest)".to_string()),
                     Class::Missing => (GapCause::DigestMissing, Severity::High, "a digest the chain names is not in the bundle".to_string()),
                     Class::Stopped if e < w1 => (GapCause::LoggingStopped, Severity::Medium, "the digest chain ends and restarts: logging was stopped".to_string()),

@@ -605,3 +605,27 @@ fn injected_stop_logging_does_not_turn_deleted_evidence_into_a_stop() {
         .iter()
         .any(|d| d.as_str().unwrap().contains("unproven")));
 }
+
+#[test]
+fn newest_digests_deleted_with_their_logs_kept_is_digest_missing() {
+    // Nothing is left to name the deleted digests, but the trail status says digests were
+    // delivered to the end, and the log files they listed are still there.
+    let d = tempfile::tempdir().unwrap();
+    let w = two_regions().write(d.path());
+    let cut = w.start + 5 * HOUR;
+    for dg in w.digests_of("us-east-1").iter().filter(|dg| dg.end > cut) {
+        std::fs::remove_file(&dg.path).unwrap();
+        std::fs::remove_file(dg.sidecar.as_ref().unwrap()).unwrap();
+    }
+    let (code, r) = run(&w, &[]);
+    assert_eq!(code, 1);
+    let gaps = findings_of(&r, "coverage_gap");
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    assert_eq!(gaps[0]["cause"], "digest_missing");
+    assert_eq!(gaps[0]["severity"], "high");
+    assert_eq!(gaps[0]["end"].as_str().unwrap(), w.end_iso());
+    assert!(gaps[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("the later digests are missing"));
+}
