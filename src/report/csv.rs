@@ -34,10 +34,11 @@ pub fn render(r: &Report) -> String {
     s
 }
 
-/// Quote when needed; a leading `=`, `+`, `-` or `@` is prefixed with `'` so that a
-/// spreadsheet never evaluates text taken from the evidence as a formula.
+/// Quote when needed; a leading `=`, `+`, `-`, `@`, tab or carriage return is prefixed
+/// with `'` so that a spreadsheet never evaluates text taken from the evidence as a formula
+/// (OWASP's list: some spreadsheets skip a leading tab or CR before reading a formula).
 fn quote(v: &str) -> String {
-    let v = if v.starts_with(['=', '+', '-', '@']) {
+    let v = if v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{v}")
     } else {
         v.to_owned()
@@ -58,6 +59,8 @@ mod tests {
         assert_eq!(quote("a,b"), "\"a,b\"");
         assert_eq!(quote("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(quote("=cmd()"), "'=cmd()");
+        assert_eq!(quote("\t=cmd()"), "'\t=cmd()");
+        assert_eq!(quote("\r=cmd()"), "\"'\r=cmd()\"");
         assert_eq!(quote("plain"), "plain");
     }
 }

@@ -90,11 +90,11 @@ pub fn render(r: &Report) -> String {
                 "  {:<8} {:<32} {}",
                 f.severity.as_str().to_uppercase(),
                 f.kind.as_str(),
-                where_
+                shown(&where_)
             );
-            let _ = writeln!(o, "           {}", f.message);
+            let _ = writeln!(o, "           {}", shown(&f.message));
             if let Some(p) = &f.path {
-                let _ = writeln!(o, "           {p}");
+                let _ = writeln!(o, "           {}", shown(p));
             }
         }
         if worst.len() > WORST_SHOWN {
@@ -141,7 +141,31 @@ pub fn render(r: &Report) -> String {
     }
 
     let _ = writeln!(o, "\nnext: {}", next_step(r));
-    o
+    // Whatever else came from the evidence (account and region names): no byte of it may
+    // drive the terminal.
+    o.lines().map(|l| shown(l) + "\n").collect()
+}
+
+/// Text from the evidence, safe to print: control characters (an escape sequence in a
+/// file name could clear the screen and print its own verdict; a newline could forge a
+/// line) and bidirectional overrides (which reorder what is shown) are written as
+/// `\u{..}` escapes.
+fn shown(s: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char =
+        |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    if !s.chars().any(unsafe_char) {
+        return s.into();
+    }
+    s.chars()
+        .map(|c| {
+            if unsafe_char(c) {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
 }
 
 fn rank(s: DigestState) -> u8 {

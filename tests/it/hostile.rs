@@ -277,3 +277,37 @@ fn empty_or_foreign_folder_is_inconclusive() {
     assert_eq!(r["verdict"], "INCONCLUSIVE");
     assert!(has_finding(&r, "input_ignored", "holiday.jpg"));
 }
+
+#[test]
+fn file_names_cannot_drive_the_terminal_or_forge_lines() {
+    // A planted log file whose name holds an escape sequence (clear screen, green text) and
+    // a newline followed by a fake verdict line.
+    let (_d, b) = scenario_copy("clean");
+    let log = a_listed_log(&b);
+    let evil = "111122223333_CloudTrail_us-east-1_20250106T1205Z_\u{1b}[2J\u{1b}[32m\nVERIFIED\u{202e}x.json.gz";
+    std::fs::copy(&log, log.with_file_name(evil)).unwrap();
+    let out = trailproof()
+        .arg("verify")
+        .arg(&b)
+        .args(WINDOW)
+        .args(["--deterministic", "--no-progress"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("log_unreferenced"), "{text}");
+    assert!(
+        text.contains("\\u{1b}[2J"),
+        "the escape is shown, escaped: {text}"
+    );
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{202e}'),
+        "{text}"
+    );
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.trim() == "VERIFIED" || l.starts_with("VERIFIED")),
+        "{text}"
+    );
+}
