@@ -184,8 +184,10 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
                 cov.verified_management_events += c.management;
             }
         }
+        // Up to two hours before the window too: a StopLogging just before it is the
+        // proof of a stop gap inside it (reported only as that proof, not as a finding).
         for n in &r.notable {
-            if n.time >= w0 && n.time < w1 {
+            if n.time >= w0 - 2 * HOUR && n.time < w1 {
                 notable.push((n, src, k, st.valid));
             }
         }
@@ -431,6 +433,9 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
         }
         if n.facts.event_name == "StopLogging" && n.facts.error_code.is_none() {
             stops.push((n, valid));
+        }
+        if n.time < w0 {
+            continue;
         }
         let mut sev = Kind::LoggingTamperingEvent.default_severity();
         let mut msg = format!(

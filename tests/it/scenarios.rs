@@ -629,3 +629,28 @@ fn newest_digests_deleted_with_their_logs_kept_is_digest_missing() {
         .unwrap()
         .contains("the later digests are missing"));
 }
+
+#[test]
+fn stop_logging_just_before_the_window_still_explains_its_gaps() {
+    let d = tempfile::tempdir().unwrap();
+    let w = two_regions()
+        .stop_logging(ts("2025-03-01T02:20:00Z"), Some(ts("2025-03-01T05:05:00Z")))
+        .write(d.path());
+    let (_, r, _) = verify_json(
+        &w.root,
+        &["--start", "2025-03-01T03:00:00Z", "--end", &w.end_iso()],
+    );
+    let gaps = findings_of(&r, "coverage_gap");
+    assert_eq!(gaps.len(), 2, "{gaps:?}");
+    for g in &gaps {
+        assert_eq!(g["cause"], "logging_stopped");
+        assert!(g["message"]
+            .as_str()
+            .unwrap()
+            .contains("StopLogging at 2025-03-01T02:20:00Z"));
+    }
+    assert!(
+        findings_of(&r, "logging_tampering_event").is_empty(),
+        "outside the window: proof, not a finding"
+    );
+}
