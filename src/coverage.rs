@@ -428,7 +428,7 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
             }
             continue;
         }
-        if !relevant(n, &buckets, &kms) {
+        if !relevant(n, &buckets, kms.as_ref()) {
             continue;
         }
         if n.facts.event_name == "StopLogging" && n.facts.error_code.is_none() {
@@ -586,18 +586,21 @@ fn effect(name: &str) -> &'static str {
 }
 
 /// S3 and KMS events matter only for the trail's own bucket and key, where those are known.
-fn relevant(n: &Notable, buckets: &BTreeSet<String>, kms: &BTreeSet<String>) -> bool {
+/// KMS events only for a trail's own key: `kms` is `None` when no trail configuration was
+/// exported (then every key counts), and empty when the trails use no KMS key (then none
+/// does: disabling some other key cannot blind the trail).
+fn relevant(n: &Notable, buckets: &BTreeSet<String>, kms: Option<&BTreeSet<String>>) -> bool {
     match n.event_source.as_str() {
         "s3.amazonaws.com" => {
             buckets.is_empty() || n.bucket.as_ref().is_some_and(|b| buckets.contains(b))
         }
-        "kms.amazonaws.com" => {
-            kms.is_empty()
-                || n.key_id.as_ref().is_some_and(|k| {
-                    kms.iter()
-                        .any(|t| t.contains(k.as_str()) || k.contains(t.as_str()))
-                })
-        }
+        "kms.amazonaws.com" => kms.is_none_or(|keys| {
+            // A key ID, or a key ARN whose last part is one; compared whole.
+            n.key_id
+                .as_deref()
+                .map(|k| k.rsplit('/').next().unwrap_or(k))
+                .is_some_and(|k| !k.is_empty() && keys.contains(k))
+        }),
         _ => true,
     }
 }
@@ -618,13 +621,20 @@ fn log_buckets(inp: &Inputs<'_>) -> BTreeSet<String> {
     b
 }
 
-/// The key id (last part of the ARN) of each trail's KMS key.
-fn trail_kms_keys(cfg: &ConfigAnalysis) -> BTreeSet<String> {
-    cfg.trails
-        .iter()
-        .filter_map(|t| t.kms_key_id.as_deref())
-        .map(|k| k.rsplit('/').next().unwrap_or(k).to_owned())
-        .collect()
+/// The key id (last part of the ARN) of each trail's KMS key; `None` when no trail
+/// configuration was exported, so which key matters is unknown.
+fn trail_kms_keys(cfg: &ConfigAnalysis) -> Option<BTreeSet<String>> {
+    if cfg.trails.is_empty() {
+        return None;
+    }
+    Some(
+        cfg.trails
+            .iter()
+            .filter_map(|t| t.kms_key_id.as_deref())
+            .map(|k| k.rsplit('/').next().unwrap_or(k).to_owned())
+            .filter(|k| !k.is_empty())
+            .collect(),
+    )
 }
 
 /// Which (account, region) pairs must be covered. From the configuration where there is one
@@ -779,5 +789,42 @@ fn management_absent(
                     time::fmt(e)
                 )),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kms_event(key_id: Option<&str>) -> Notable {
+        Notable {
+            event_source: "kms.amazonaws.com".into(),
+            key_id: key_id.map(str::to_owned),
+            ..Notable::default()
+        }
+    }
+
+    #[test]
+    fn kms_events_count_only_for_the_trails_own_key() {
+        let none = BTreeSet::new();
+        let uuid = "1234abcd-12ab-34cd-56ef-1234567890ab";
+        let ours: BTreeSet<String> = [uuid.to_owned()].into();
+        let arn = format!("arn:aws:kms:us-east-1:111122223333:key/{uuid}");
+        // The trail's key, by ID or by ARN.
+        assert!(relevant(&kms_event(Some(uuid)), &none, Some(&ours)));
+        assert!(relevant(&kms_event(Some(&arn)), &none, Some(&ours)));
+        // Another key, a fragment of ours, or no key at all: not the trail's.
+        assert!(!relevant(
+            &kms_event(Some("ffff0000-12ab-34cd-56ef-1234567890ab")),
+            &none,
+            Some(&ours)
+        ));
+        assert!(!relevant(&kms_event(Some("12")), &none, Some(&ours)));
+        assert!(!relevant(&kms_event(Some("")), &none, Some(&ours)));
+        assert!(!relevant(&kms_event(None), &none, Some(&ours)));
+        // Trails that use no KMS key: no key event can blind them.
+        assert!(!relevant(&kms_event(Some(uuid)), &none, Some(&none)));
+        // No configuration exported: which key matters is unknown, so every one counts.
+        assert!(relevant(&kms_event(Some(uuid)), &none, None));
     }
 }

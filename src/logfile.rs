@@ -39,7 +39,7 @@ pub const NOTABLE: &[(&str, &str)] = &[
 ];
 
 /// An event worth keeping whole (rare by nature).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Notable {
     pub time: i64,
     pub facts: EventFacts,
