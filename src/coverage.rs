@@ -501,7 +501,8 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
                     None,
                 )
                 .path(&*src.display)
-                .period(n.time, n.time)
+                // The event's second: `end` is exclusive, so an instant is one second long.
+                .period(n.time, n.time + 1)
                 .event(n.facts.clone())
                 .message(msg)
                 .evidence(ev),

@@ -8,6 +8,8 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 
 pub const HOUR: i64 = 3600;
+/// A log file's key names its delivery to the minute: the period its findings give.
+pub const MINUTE: i64 = 60;
 
 /// RFC 3339 / ISO 8601 with an offset, or a space instead of `T`; fractions are dropped
 /// (truncated toward the past), so `…:48.999Z` is second 48.

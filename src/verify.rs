@@ -101,7 +101,7 @@ pub fn check(logs: &[LogItem], digests: &[DigestFile], window: (i64, i64)) -> Lo
                     findings.push(
                         scope(Finding::new(Kind::LogMissing))
                             .path(&*l.object)
-                            .period(t, t)
+                            .period(t, t + time::MINUTE)
                             .message(format!(
                                 "log file {} is listed by verified digest {} but is not in the bundle",
                                 l.object.rsplit('/').next().unwrap_or(&l.object),
@@ -132,7 +132,7 @@ pub fn check(logs: &[LogItem], digests: &[DigestFile], window: (i64, i64)) -> Lo
                         findings.push(
                             scope(Finding::new(Kind::LogHashMismatch))
                                 .path(&*src.display)
-                                .period(t, t)
+                                .period(t, t + time::MINUTE)
                                 .message(format!(
                                     "log file {} does not match the SHA-256 that verified digest {} lists for it",
                                     src.display.rsplit('/').next().unwrap_or(&*src.display),
@@ -146,7 +146,7 @@ pub fn check(logs: &[LogItem], digests: &[DigestFile], window: (i64, i64)) -> Lo
                     findings.push(
                         scope(Finding::new(Kind::LogUnreadable))
                             .path(&*src.display)
-                            .period(t, t)
+                            .period(t, t + time::MINUTE)
                             .message(format!(
                                 "log file {} listed by verified digest {} cannot be read: {err}",
                                 src.display.rsplit('/').next().unwrap_or(&*src.display),
@@ -181,7 +181,7 @@ pub fn check(logs: &[LogItem], digests: &[DigestFile], window: (i64, i64)) -> Lo
         let scope = |f: Finding| {
             f.scope(Some(&k.base.account), Some(&k.region), None)
                 .path(&*src.display)
-                .period(k.time, k.time)
+                .period(k.time, k.time + time::MINUTE)
         };
         if let Some(err) = &r.error {
             findings.push(

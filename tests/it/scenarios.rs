@@ -135,6 +135,10 @@ fn injected_log_file_is_unreferenced_and_high() {
     assert_eq!(f.len(), 1);
     assert_eq!(f[0]["severity"], "high");
     assert!(f[0]["path"].as_str().unwrap().contains("INJECTED"));
+    // Its period is the minute its key names (end exclusive), so a period given as that
+    // instant overlaps it.
+    assert_eq!(f[0]["start"], iso(real.delivered));
+    assert_eq!(f[0]["end"], iso(real.delivered + 60));
 }
 
 #[test]
