@@ -260,7 +260,8 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
             ));
         }
     }
-    let stop_times: Vec<i64> = notable
+    // With the trail they name, when they name one: another trail's stop explains nothing.
+    let stop_times: Vec<(i64, Option<&str>)> = notable
         .iter()
         .filter(|(n, _, _, valid)| {
             *valid
@@ -268,8 +269,15 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
                 && n.event_source == "cloudtrail.amazonaws.com"
                 && n.facts.error_code.is_none()
         })
-        .map(|(n, _, _, _)| n.time)
+        .map(|(n, _, _, _)| (n.time, n.trail_name.as_deref().map(trail_of)))
         .collect();
+    let mut region_trails: BTreeMap<Region, BTreeSet<&str>> = BTreeMap::new();
+    for d in inp.digests {
+        region_trails
+            .entry((d.key.base.account.to_string(), d.key.region.clone()))
+            .or_default()
+            .insert(&d.key.trail);
+    }
 
     let regions = expected_regions(inp, &agg);
     let status_latest_digest = inp
@@ -304,8 +312,13 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
         let chain_ends = ends.get(region).map(Vec::as_slice).unwrap_or(&[]);
         for seg in &mut segs {
             let (s, _, class) = *seg;
+            let trails = region_trails.get(region);
             let stopped_here = final_ends.contains(&(region.clone(), s))
-                || stop_times.iter().any(|&t| t <= s && t >= s - 2 * HOUR);
+                || stop_times.iter().any(|&(t, trail)| {
+                    t <= s
+                        && t >= s - 2 * HOUR
+                        && trail.is_none_or(|tr| trails.is_none_or(|ts| ts.contains(tr)))
+                });
             if class == Class::NoEvidence && chain_ends.contains(&s) && stopped_here {
                 seg.2 = Class::Stopped;
             }
@@ -498,7 +511,10 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
                 .scope(
                     Some(n.account.as_deref().unwrap_or(&k.base.account)),
                     Some(&k.region),
-                    None,
+                    n.trail_name
+                        .as_deref()
+                        .filter(|_| n.event_source == "cloudtrail.amazonaws.com")
+                        .map(trail_of),
                 )
                 .path(&*src.display)
                 // The event's second: `end` is exclusive, so an instant is one second long.
@@ -572,6 +588,14 @@ fn explains(t: i64, g: &Finding) -> bool {
         (Some(s), Some(e)) => t <= e && t >= s - 2 * HOUR,
         _ => false,
     }
+}
+
+/// A trail's name from a name or an ARN (`arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME`),
+/// as CloudTrail calls accept either.
+fn trail_of(name_or_arn: &str) -> &str {
+    name_or_arn
+        .rsplit_once(":trail/")
+        .map_or(name_or_arn, |(_, name)| name)
 }
 
 fn effect(name: &str) -> &'static str {
@@ -803,6 +827,15 @@ mod tests {
             key_id: key_id.map(str::to_owned),
             ..Notable::default()
         }
+    }
+
+    #[test]
+    fn trail_names_from_names_and_arns() {
+        assert_eq!(trail_of("audit"), "audit");
+        assert_eq!(
+            trail_of("arn:aws:cloudtrail:us-east-1:111122223333:trail/org_audit.v2"),
+            "org_audit.v2"
+        );
     }
 
     #[test]

@@ -658,3 +658,50 @@ fn stop_logging_just_before_the_window_still_explains_its_gaps() {
         "outside the window: proof, not a finding"
     );
 }
+
+#[test]
+fn only_a_stop_of_this_trail_explains_where_its_chain_ends() {
+    // us-east-1's newest evidence is gone from an hourly (not final) digest on; a valid
+    // StopLogging shortly before explains it only if it names the trail whose chain it is.
+    let gap_cause = |trail_arn: &str| {
+        let d = tempfile::tempdir().unwrap();
+        let b = two_regions();
+        let last_kept = b.start() + 5 * HOUR - 1200;
+        let w = b
+            .clone()
+            .record(Event::stop_logging(last_kept - 2400, trail_arn))
+            .write(d.path());
+        let keep_until = w
+            .digests_of("us-east-1")
+            .iter()
+            .filter(|dg| dg.end <= last_kept + HOUR)
+            .map(|dg| dg.end)
+            .max()
+            .unwrap();
+        for l in w
+            .logs_of("us-east-1")
+            .iter()
+            .filter(|l| l.delivered >= keep_until)
+        {
+            std::fs::remove_file(&l.path).unwrap();
+        }
+        for dg in w
+            .digests_of("us-east-1")
+            .iter()
+            .filter(|dg| dg.end > keep_until)
+        {
+            std::fs::remove_file(&dg.path).unwrap();
+            std::fs::remove_file(dg.sidecar.as_ref().unwrap()).unwrap();
+        }
+        let (_, r) = run(&w, &[]);
+        let gaps: Vec<String> = findings_of(&r, "coverage_gap")
+            .iter()
+            .map(|g| g["cause"].as_str().unwrap().to_owned())
+            .collect();
+        (gaps, b.trail_arn())
+    };
+    let (own, arn) = gap_cause(&two_regions().trail_arn());
+    assert_eq!(own, ["logging_stopped"], "{arn}");
+    let (other, _) = gap_cause("arn:aws:cloudtrail:us-east-1:123456789012:trail/another-trail");
+    assert_eq!(other, ["no_evidence"]);
+}
