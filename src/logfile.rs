@@ -223,7 +223,9 @@ fn notable(rec: &Record<'_>, t: i64, name: &str, source: &str) -> Notable {
             .and_then(|v| v.as_str())
             .map(str::to_owned)
     };
-    // The principal: the caller's ARN, else the session issuer's, else the invoking service.
+    // The principal: the caller's ARN, else the session issuer's, else the invoking
+    // service, else (identities without an ARN: SAML and web-identity users, another
+    // account) the principal ID.
     let principal = ident.as_ref().and_then(|i| {
         i.get("arn")
             .and_then(|v| v.as_str())
@@ -232,6 +234,8 @@ fn notable(rec: &Record<'_>, t: i64, name: &str, source: &str) -> Notable {
                     .and_then(|v| v.as_str())
             })
             .or_else(|| i.get("invokedBy").and_then(|v| v.as_str()))
+            .or_else(|| i.get("principalId").and_then(|v| v.as_str()))
+            .filter(|p| !p.is_empty())
             .map(str::to_owned)
     });
     Notable {
@@ -328,6 +332,15 @@ mod tests {
             Some("arn:aws:iam::111122223333:user/svc-backup")
         );
         assert_eq!(n.facts.error_code.as_deref(), Some("AccessDenied"));
+        // A SAML user has no ARN: its principal ID names it.
+        let r = run(
+            r#"{"Records":[{"eventTime":"2025-01-06T09:23:27Z","eventName":"DeleteTrail","eventSource":"cloudtrail.amazonaws.com",
+            "userIdentity":{"type":"SAMLUser","principalId":"SAMLIdP:alice","userName":"alice"}}]}"#,
+        );
+        assert_eq!(
+            r.notable[0].facts.principal.as_deref(),
+            Some("SAMLIdP:alice")
+        );
         assert_eq!(n.trail_name.as_deref(), Some("management-events"));
     }
 
