@@ -44,6 +44,29 @@ fn cells<'a>(r: &'a Value, account: &str, region: &str) -> &'a Vec<Value> {
         .unwrap()
 }
 
+/// Whether one of a finding's evidence details contains `needle`.
+fn detail_says(f: &Value, needle: &str) -> bool {
+    f["evidence"]["details"].as_array().is_some_and(|ds| {
+        ds.iter()
+            .any(|d| d.as_str().is_some_and(|d| d.contains(needle)))
+    })
+}
+
+/// Delete `region`'s digests (and sidecars) that end after `cut`.
+fn delete_digests_after(w: &Written, region: &str, cut: i64) {
+    for dg in w.digests_of(region).iter().filter(|dg| dg.end > cut) {
+        std::fs::remove_file(&dg.path).unwrap();
+        std::fs::remove_file(dg.sidecar.as_ref().unwrap()).unwrap();
+    }
+}
+
+/// Delete `region`'s log files delivered at or after `from`.
+fn delete_logs_from(w: &Written, region: &str, from: i64) {
+    for l in w.logs_of(region).iter().filter(|l| l.delivered >= from) {
+        std::fs::remove_file(&l.path).unwrap();
+    }
+}
+
 #[test]
 fn clean_builder_bundle_is_verified() {
     let d = tempfile::tempdir().unwrap();
@@ -99,13 +122,8 @@ fn newest_evidence_deleted_up_to_the_window_end_is_a_gap_without_evidence() {
     let d = tempfile::tempdir().unwrap();
     let w = two_regions().write(d.path());
     let cut = w.start + 5 * HOUR;
-    for l in w.logs_of("us-east-1").iter().filter(|l| l.delivered >= cut) {
-        std::fs::remove_file(&l.path).unwrap();
-    }
-    for dg in w.digests_of("us-east-1").iter().filter(|dg| dg.end > cut) {
-        std::fs::remove_file(&dg.path).unwrap();
-        std::fs::remove_file(dg.sidecar.as_ref().unwrap()).unwrap();
-    }
+    delete_logs_from(&w, "us-east-1", cut);
+    delete_digests_after(&w, "us-east-1", cut);
     let (code, r) = run(&w, &[]);
     assert_eq!(code, 1);
     let gaps = findings_of(&r, "coverage_gap");
@@ -235,11 +253,7 @@ fn stop_logging_gaps_every_region_and_names_who_stopped_it() {
     let stop = findings_of(&r, "logging_tampering_event");
     assert_eq!(stop.len(), 1);
     assert_eq!(stop[0]["severity"], "high");
-    assert!(stop[0]["evidence"]["details"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|d| d.as_str().unwrap().contains("explains coverage gaps")));
+    assert!(detail_says(stop[0], "explains coverage gaps"));
 }
 
 #[test]
@@ -570,9 +584,7 @@ fn injected_stop_logging_does_not_turn_deleted_evidence_into_a_stop() {
     let b = two_regions();
     let w = b.write(d.path());
     let cut = w.start + 5 * HOUR;
-    for l in w.logs_of("us-east-1").iter().filter(|l| l.delivered >= cut) {
-        std::fs::remove_file(&l.path).unwrap();
-    }
+    delete_logs_from(&w, "us-east-1", cut);
     let last_kept = w
         .digests_of("us-east-1")
         .iter()
@@ -580,10 +592,7 @@ fn injected_stop_logging_does_not_turn_deleted_evidence_into_a_stop() {
         .map(|dg| dg.end)
         .max()
         .unwrap();
-    for dg in w.digests_of("us-east-1").iter().filter(|dg| dg.end > cut) {
-        std::fs::remove_file(&dg.path).unwrap();
-        std::fs::remove_file(dg.sidecar.as_ref().unwrap()).unwrap();
-    }
+    delete_digests_after(&w, "us-east-1", cut);
     let arn = b.trail_arn();
     b.write_unlisted_log(
         &w,
@@ -603,11 +612,7 @@ fn injected_stop_logging_does_not_turn_deleted_evidence_into_a_stop() {
     // The planted record is still reported, marked as unproven.
     let stop = findings_of(&r, "logging_tampering_event");
     assert_eq!(stop.len(), 1);
-    assert!(stop[0]["evidence"]["details"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|d| d.as_str().unwrap().contains("unproven")));
+    assert!(detail_says(stop[0], "unproven"));
 }
 
 #[test]
@@ -617,10 +622,7 @@ fn newest_digests_deleted_with_their_logs_kept_is_digest_missing() {
     let d = tempfile::tempdir().unwrap();
     let w = two_regions().write(d.path());
     let cut = w.start + 5 * HOUR;
-    for dg in w.digests_of("us-east-1").iter().filter(|dg| dg.end > cut) {
-        std::fs::remove_file(&dg.path).unwrap();
-        std::fs::remove_file(dg.sidecar.as_ref().unwrap()).unwrap();
-    }
+    delete_digests_after(&w, "us-east-1", cut);
     let (code, r) = run(&w, &[]);
     assert_eq!(code, 1);
     let gaps = findings_of(&r, "coverage_gap");
@@ -678,21 +680,8 @@ fn only_a_stop_of_this_trail_explains_where_its_chain_ends() {
             .map(|dg| dg.end)
             .max()
             .unwrap();
-        for l in w
-            .logs_of("us-east-1")
-            .iter()
-            .filter(|l| l.delivered >= keep_until)
-        {
-            std::fs::remove_file(&l.path).unwrap();
-        }
-        for dg in w
-            .digests_of("us-east-1")
-            .iter()
-            .filter(|dg| dg.end > keep_until)
-        {
-            std::fs::remove_file(&dg.path).unwrap();
-            std::fs::remove_file(dg.sidecar.as_ref().unwrap()).unwrap();
-        }
+        delete_logs_from(&w, "us-east-1", keep_until);
+        delete_digests_after(&w, "us-east-1", keep_until);
         let (_, r) = run(&w, &[]);
         let gaps: Vec<String> = findings_of(&r, "coverage_gap")
             .iter()
