@@ -310,9 +310,9 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
             a.map(|a| a.log_times.as_slice()).unwrap_or(&[]),
         );
         let chain_ends = ends.get(region).map(Vec::as_slice).unwrap_or(&[]);
+        let trails = region_trails.get(region);
         for seg in &mut segs {
             let (s, _, class) = *seg;
-            let trails = region_trails.get(region);
             let stopped_here = final_ends.contains(&(region.clone(), s))
                 || stop_times.iter().any(|&(t, trail)| {
                     t <= s
@@ -610,10 +610,10 @@ fn effect(name: &str) -> &'static str {
     }
 }
 
-/// S3 and KMS events matter only for the trail's own bucket and key, where those are known.
-/// KMS events only for a trail's own key: `kms` is `None` when no trail configuration was
-/// exported (then every key counts), and empty when the trails use no KMS key (then none
-/// does: disabling some other key cannot blind the trail).
+/// S3 events matter only for the trail's own bucket, where it is known; KMS events only for
+/// a trail's own key: `kms` is `None` when no trail configuration was exported (then every
+/// key counts), and empty when the trails use no KMS key (then none does: disabling some
+/// other key cannot blind the trail).
 fn relevant(n: &Notable, buckets: &BTreeSet<String>, kms: Option<&BTreeSet<String>>) -> bool {
     match n.event_source.as_str() {
         "s3.amazonaws.com" => {
