@@ -78,7 +78,13 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
 
     let window = window(opts, &digests, &inv.logs);
     let chains = chain::check(&digests, &index, window);
-    let log_check = verify::check(&inv.logs, &digests, window);
+    // Without --start/--end, the window is the digests' span: a verified digest's listing
+    // is judged wherever it falls, even past the whole hours the coverage cells use.
+    let listed_window = (
+        opts.start.map_or(i64::MIN, |_| window.0),
+        opts.end.map_or(i64::MAX, |_| window.1),
+    );
+    let log_check = verify::check(&inv.logs, &digests, window, listed_window);
 
     // Configuration.
     let cfg = config::analyze(&inv.configs, opts.trail.as_deref());

@@ -41,7 +41,16 @@ fn copies_of<'i>(index: &'i [(&'i str, u32)], canonical: &str) -> &'i [(&'i str,
     rest.get(..n).unwrap_or_default()
 }
 
-pub fn check(logs: &[LogItem], digests: &[DigestFile], window: (i64, i64)) -> LogCheck {
+/// `listed_window`: where a verified digest's listing is judged (`log_missing`,
+/// `log_hash_mismatch`, `log_unreadable`). It is the window when `--start`/`--end` gave it;
+/// without them the window is the digests' span (SPEC), so every verified digest's
+/// listing is inside it, also those past the whole hours the coverage cells use.
+pub fn check(
+    logs: &[LogItem],
+    digests: &[DigestFile],
+    window: (i64, i64),
+    listed_window: (i64, i64),
+) -> LogCheck {
     // Log files by canonical key, sorted: a lookup is a binary search, and the index costs
     // 24 bytes a file (a map of vectors cost about 80).
     let mut by_canonical: Vec<(&str, u32)> = logs
@@ -81,7 +90,7 @@ pub fn check(logs: &[LogItem], digests: &[DigestFile], window: (i64, i64)) -> Lo
                         .or_default() += 1;
                 }
             }
-            let in_window = t >= window.0 && t < window.1;
+            let in_window = t >= listed_window.0 && t < listed_window.1;
             let scope = |f: Finding| {
                 f.scope(
                     key_time

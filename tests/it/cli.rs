@@ -358,3 +358,26 @@ fn html_report_is_self_contained_and_escapes_the_evidence() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "never replaced without --force");
 }
+
+#[test]
+fn default_window_judges_every_verified_digests_listing() {
+    // Without --start/--end the window is the digests' span: a log file the newest digest
+    // lists, delivered after the last whole hour, is still checked. With an explicit
+    // window ending before it, it is proof outside the window, not a finding.
+    let (_d, b) = scenario_copy("clean");
+    let tail = files_matching(&b, &["/CloudTrail/us-east-1/", "20250107T0000Z"]).remove(0);
+    std::fs::remove_file(&tail).unwrap();
+    let (code, r, _) = verify_json(&b, &[]);
+    assert_eq!(code, 1);
+    assert!(
+        has_finding(
+            &r,
+            "log_missing",
+            &tail.file_name().unwrap().to_string_lossy()
+        ),
+        "{:?}",
+        kinds_above_info(&r)
+    );
+    let (code, r, _) = verify_json(&b, &WINDOW);
+    assert_eq!((code, r["verdict"].as_str()), (0, Some("VERIFIED")));
+}
