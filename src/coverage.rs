@@ -730,9 +730,11 @@ fn segments(
         let delivered = log_times.get(i).is_some_and(|&t| t < b);
         // Log files delivered while the chain was broken off mean logging went on: log
         // file validation was off (or the digests are gone), which is `unverified`, not
-        // a stop.
+        // a stop. A key names its minute only, so a file of the restart's own minute
+        // (delivered just after StartLogging) does not count.
+        let delivered_while_stopped = log_times.get(i).is_some_and(|&t| t + time::MINUTE <= b);
         let class = match class {
-            Some(Class::Stopped) if delivered => Class::Unverified,
+            Some(Class::Stopped) if delivered_while_stopped => Class::Unverified,
             Some(c) => c,
             None if delivered => Class::Unverified,
             None => Class::NoEvidence,

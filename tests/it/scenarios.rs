@@ -694,3 +694,31 @@ fn only_a_stop_of_this_trail_explains_where_its_chain_ends() {
     let (other, _) = gap_cause("arn:aws:cloudtrail:us-east-1:123456789012:trail/another-trail");
     assert_eq!(other, ["no_evidence"]);
 }
+
+#[test]
+fn a_log_file_of_the_restarts_own_minute_does_not_undo_the_stop() {
+    // Keys name minutes: a file delivered at 05:05:50, just after StartLogging at 05:05:30,
+    // has key time 05:05, a few seconds before the restart.
+    let d = tempfile::tempdir().unwrap();
+    let restart = ts("2025-03-01T05:05:30Z");
+    let b = two_regions().stop_logging(ts("2025-03-01T02:20:00Z"), Some(restart));
+    let w = b.write(d.path());
+    b.write_unlisted_log(
+        &w,
+        "123456789012",
+        "us-east-1",
+        ts("2025-03-01T05:05:00Z"),
+        &[Event::new(
+            restart + 5,
+            "ec2.amazonaws.com",
+            "DescribeInstances",
+        )],
+    );
+    let (_, r) = run(&w, &[]);
+    let gaps = findings_of(&r, "coverage_gap");
+    assert_eq!(gaps.len(), 2, "{gaps:?}");
+    assert!(
+        gaps.iter().all(|g| g["cause"] == "logging_stopped"),
+        "{gaps:?}"
+    );
+}
