@@ -219,7 +219,7 @@ pub fn check(
             scope(Finding::new(Kind::LogUnreferenced))
                 .severity(severity)
                 .message(format!(
-                    "log file {} is listed by no verified digest: {why}",
+                    "log file {} is listed by no digest that could be read: {why}",
                     name
                 ))
                 .evidence(Evidence::file(&*src.display).detail(format!(
