@@ -196,13 +196,29 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
         a.log_times.sort_unstable();
     }
 
-    // Digest intervals per region.
+    // Digest intervals per region, and the trails whose chains they are.
     let mut intervals: BTreeMap<Region, Vec<(i64, i64, Class)>> = BTreeMap::new();
     let mut ends: BTreeMap<Region, Vec<i64>> = BTreeMap::new();
+    let mut region_trails: BTreeMap<Region, BTreeSet<&str>> = BTreeMap::new();
+    // Where a chain ends for good inside the window: after a verified final digest (AWS
+    // delivers one, shorter than an hour, when logging stops) or (below) at a digest end
+    // that a successful StopLogging or DeleteTrail explains. Without this, a stop that is
+    // never undone would read as evidence gone (`no_evidence`), not as a stop.
+    let mut final_ends: BTreeSet<(Region, i64)> = BTreeSet::new();
     for d in inp.digests {
         let (s, e) = d.period();
         let r = (d.key.base.account.to_string(), d.key.region.clone());
         ends.entry(r.clone()).or_default().push(e);
+        region_trails
+            .entry(r.clone())
+            .or_default()
+            .insert(&d.key.trail);
+        if let Ok(c) = &d.content {
+            let short = c.end - c.start < HOUR - 60;
+            if d.status.is_verified() && !d.key.backfill && !c.starts_chain() && short {
+                final_ends.insert((r.clone(), c.end));
+            }
+        }
         let class = if d.status.is_verified() {
             Class::Verified
         } else {
@@ -244,23 +260,9 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
         }
     }
 
-    // Where a chain ends for good inside the window: after a verified final digest (AWS
-    // delivers one, shorter than an hour, when logging stops) or at a digest end that a
-    // successful StopLogging or DeleteTrail explains, read from a valid log file (an
-    // injected one must not turn deleted evidence into a mere stop). Without this, a stop
-    // that is never undone would read as evidence gone (`no_evidence`), not as a stop.
-    let mut final_ends: BTreeSet<(Region, i64)> = BTreeSet::new();
-    for d in inp.digests {
-        let Ok(c) = &d.content else { continue };
-        let short = c.end - c.start < HOUR - 60;
-        if d.status.is_verified() && !d.key.backfill && !c.starts_chain() && short {
-            final_ends.insert((
-                (d.key.base.account.to_string(), d.key.region.clone()),
-                c.end,
-            ));
-        }
-    }
-    // With the trail they name, when they name one: another trail's stop explains nothing.
+    // The stops that may explain a chain's end: only from valid log files (an injected one
+    // must not turn deleted evidence into a mere stop), with the trail they name, when they
+    // name one (another trail's stop explains nothing).
     let stop_times: Vec<(i64, Option<&str>)> = notable
         .iter()
         .filter(|(n, _, _, valid)| {
@@ -271,13 +273,6 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
         })
         .map(|(n, _, _, _)| (n.time, n.trail_name.as_deref().map(trail_of)))
         .collect();
-    let mut region_trails: BTreeMap<Region, BTreeSet<&str>> = BTreeMap::new();
-    for d in inp.digests {
-        region_trails
-            .entry((d.key.base.account.to_string(), d.key.region.clone()))
-            .or_default()
-            .insert(&d.key.trail);
-    }
 
     let regions = expected_regions(inp, &agg);
     let status_latest_digest = inp

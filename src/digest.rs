@@ -17,7 +17,7 @@ use crate::findings::{Evidence, Finding, Kind};
 use crate::gzip::gunzip_single;
 use crate::hash::Sha256Hash;
 use crate::keys::{KeyRing, Lookup};
-use crate::s3key::{canonical_at, canonical_of, DigestKey};
+use crate::s3key::{canonical_at, canonical_in, canonical_of, DigestKey};
 use crate::time;
 use rayon::prelude::*;
 use rsa::Pkcs1v15Sign;
@@ -300,7 +300,7 @@ fn verify_one(d: &DigestFile, next: Option<&str>, ring: &KeyRing) -> Status {
     // The signed `digestS3Object` says where AWS put this digest. Found under another key
     // (another region's, account's or hour's digest copied over this one), it proves nothing
     // here, however good its signature; `aws cloudtrail validate-logs` rejects it too.
-    if canonical_of(&c.object).as_deref() != Some(d.key.canonical.as_str()) {
+    if canonical_in(&c.object) != Some(d.key.canonical.as_str()) {
         return Status::Invalid(format!(
             "it was signed as `{}`, not the key it was found at: moved from its original location",
             c.object

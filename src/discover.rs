@@ -80,9 +80,7 @@ impl LogItem {
     /// The canonical key (`AWSLogs/...`), how digests name this file: the tail of its
     /// path, which `s3key::classify` found to be a log key.
     pub fn canonical(&self) -> &str {
-        s3key::canonical_at(&self.src.display)
-            .and_then(|at| self.src.display.get(at..))
-            .unwrap_or(&self.src.display)
+        s3key::canonical_in(&self.src.display).unwrap_or(&self.src.display)
     }
 
     pub fn file_name(&self) -> &str {

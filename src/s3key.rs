@@ -149,11 +149,14 @@ pub fn canonical_at(s3_object: &str) -> Option<usize> {
     at
 }
 
+/// The canonical key (`AWSLogs/...`) inside an S3 object key or bundle path, if it has one.
+pub fn canonical_in(s3_object: &str) -> Option<&str> {
+    canonical_at(s3_object).and_then(|at| s3_object.get(at..))
+}
+
 /// Canonical key (`AWSLogs/...`) of an S3 object key as a digest names it, if it has one.
 pub fn canonical_of(s3_object: &str) -> Option<String> {
-    canonical_at(s3_object)
-        .and_then(|at| s3_object.get(at..))
-        .map(str::to_owned)
+    canonical_in(s3_object).map(str::to_owned)
 }
 
 fn is_account(s: &str) -> bool {
