@@ -121,20 +121,35 @@ pub struct Inventory {
     names: Names,
 }
 
-/// One copy of each account, region and prefix name, shared by every key that names it:
-/// a million log files of one account and region then hold pointers, not a million
-/// copies of two strings.
+/// One copy of each account, region and prefix name, and of each log place, shared by
+/// every key that names it: a million log files of one account and region then hold one
+/// pointer each, not a million copies of their strings.
 #[derive(Debug, Default)]
-struct Names(HashSet<Arc<str>>);
+struct Names {
+    names: HashSet<Arc<str>>,
+    places: HashSet<Arc<s3key::LogPlace>>,
+}
 
 impl Names {
     fn share(&mut self, name: &mut Arc<str>) {
-        match self.0.get(&**name) {
+        match self.names.get(&**name) {
             Some(shared) => *name = shared.clone(),
             None => {
-                self.0.insert(name.clone());
+                self.names.insert(name.clone());
             }
         }
+    }
+
+    fn share_place(&mut self, place: &mut Arc<s3key::LogPlace>) {
+        if let Some(shared) = self.places.get(&**place) {
+            *place = shared.clone();
+            return;
+        }
+        // A new place: its strings may already be known from another place or a digest.
+        let p = Arc::make_mut(place);
+        self.share_base(&mut p.base);
+        self.share(&mut p.region);
+        self.places.insert(place.clone());
     }
 
     fn share_base(&mut self, base: &mut s3key::KeyBase) {
@@ -527,7 +542,7 @@ fn ignored_need(display: Arc<str>, size: u64, need: &Need, why: &str) -> Item {
     match need {
         Need::Log(k) => {
             let result = LogResult {
-                error: Some(why.to_owned()),
+                error: Some(why.into()),
                 ..LogResult::default()
             };
             Item::Log(
@@ -716,8 +731,7 @@ impl Inventory {
     fn absorb(&mut self, item: Item) {
         match item {
             Item::Log(mut l, m) => {
-                self.names.share_base(&mut l.key.base);
-                self.names.share(&mut l.key.region);
+                self.names.share_place(&mut l.key.place);
                 self.logs.push(l);
                 self.manifest.push(m);
             }
@@ -754,6 +768,10 @@ impl Inventory {
 
     /// Sort everything, deterministically whatever order workers finished in.
     fn finish(&mut self) {
+        // The lists grew by doubling: give back the unused half before verification builds
+        // its indexes beside them (for large lists, realloc shrinks the mapping in place).
+        self.logs.shrink_to_fit();
+        self.manifest.shrink_to_fit();
         // In place (`sort_unstable`): a stable sort would allocate half the list again.
         // Items that compare equal are the same file named twice, so order among them
         // cannot show.

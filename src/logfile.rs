@@ -64,7 +64,7 @@ pub struct LogResult {
     /// SHA-256 of the inflated bytes; `None` when it could not be inflated.
     pub sha256: Option<Sha256Hash>,
     /// Why the file is unreadable (gzip or JSON), if it is.
-    pub error: Option<String>,
+    pub error: Option<Box<str>>,
     pub inflated_size: u64,
     pub events: u64,
     pub management: u64,
@@ -98,13 +98,13 @@ pub fn with_buffer<T>(f: impl FnOnce(&mut Vec<u8>) -> T) -> T {
 /// Inflate, hash and parse one gzip log file already in memory.
 pub fn analyse_compressed(raw: &[u8], max_inflate: u64, buf: &mut Vec<u8>, r: &mut LogResult) {
     if let Err(e) = gunzip_single(raw, max_inflate, buf) {
-        r.error = Some(e.to_string());
+        r.error = Some(e.to_string().into());
         return;
     }
     r.inflated_size = buf.len() as u64;
     r.sha256 = Some(Sha256Hash::of(buf));
     if let Err(e) = parse_records(buf, r) {
-        r.error = Some(e);
+        r.error = Some(e.into());
     }
     r.hours.shrink_to_fit();
 }
@@ -265,7 +265,7 @@ fn notable(rec: &Record<'_>, t: i64, name: &str, source: &str) -> Notable {
 #[doc(hidden)]
 pub fn parse_records_for_bench(bytes: &[u8], r: &mut LogResult) {
     if let Err(e) = parse_records(bytes, r) {
-        r.error = Some(e);
+        r.error = Some(e.into());
     }
 }
 
@@ -366,7 +366,7 @@ mod tests {
     fn parse(json: &[u8]) -> LogResult {
         let mut r = LogResult::default();
         if let Err(e) = parse_records(json, &mut r) {
-            r.error = Some(e);
+            r.error = Some(e.into());
         }
         r
     }

@@ -31,14 +31,31 @@ pub struct KeyBase {
     pub account: Arc<str>,
 }
 
+/// Where a log file sits: base and region, the same for every file of one account and
+/// region, so that a million log files share one of these.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct LogKey {
+pub struct LogPlace {
     pub base: KeyBase,
     pub region: Arc<str>,
+}
+
+/// A log file's key: 16 bytes, one pointer to its (shared) place and its time. Derefs to
+/// the place, so `key.base.account` and `key.region` read as they would on a flat struct.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LogKey {
+    pub place: Arc<LogPlace>,
     /// Delivery time from the file name (minute precision), UNIX seconds.
     pub time: i64,
     // No canonical key here: a log's is the tail of its path (`LogItem::canonical`), and
     // one log file in a million-file bundle should not carry a second copy of its name.
+}
+
+impl std::ops::Deref for LogKey {
+    type Target = LogPlace;
+
+    fn deref(&self) -> &LogPlace {
+        &self.place
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -103,8 +120,10 @@ pub fn classify(path: &str) -> KeyShape {
                 (*n.account == *base.account && n.region == region && date_matches(date, n.time))
                     .then(|| {
                         KeyShape::Log(LogKey {
-                            base: base.clone(),
-                            region: n.region.into(),
+                            place: Arc::new(LogPlace {
+                                base: base.clone(),
+                                region: n.region.into(),
+                            }),
                             time: n.time,
                         })
                     })
