@@ -90,25 +90,40 @@ pub fn check(digests: &[DigestFile], index: &Index, window: (i64, i64)) -> Chain
     for v in ends.values_mut() {
         v.sort_unstable();
     }
+    let overlaps = |(s, e): (i64, i64)| s < window.1 && e > window.0;
     for (i, d) in digests.iter().enumerate() {
         let Ok(c) = &d.content else { continue };
+        // A break is judged when either end of the link touches the window; otherwise
+        // it is recorded only (`Finding::outside_window`).
+        let judged = |f: Finding, prev: Option<&DigestFile>| {
+            if overlaps(d.period()) || prev.is_some_and(|p| overlaps(p.period())) {
+                f
+            } else {
+                f.outside_window()
+            }
+        };
         let Some(prev) = &c.prev_canonical else {
             if c.prev_object.is_some() {
-                findings.push(broken(
-                    d,
-                    "its previousDigestS3Object is not a CloudTrail digest key".into(),
-                    None,
+                findings.push(judged(
+                    broken(
+                        d,
+                        "its previousDigestS3Object is not a CloudTrail digest key".into(),
+                        None,
+                        None,
+                    ),
                     None,
                 ));
             }
             continue;
         };
-        let scope_in_window = c.start < window.1 && c.end > window.0;
         match index.get(prev) {
-            Some(p) if p == i => findings.push(broken(
-                d,
-                "it names itself as its previous digest".into(),
-                Some(prev.clone()),
+            Some(p) if p == i => findings.push(judged(
+                broken(
+                    d,
+                    "it names itself as its previous digest".into(),
+                    Some(prev.clone()),
+                    None,
+                ),
                 None,
             )),
             Some(p) => {
@@ -118,33 +133,42 @@ pub fn check(digests: &[DigestFile], index: &Index, window: (i64, i64)) -> Chain
                     continue;
                 }
                 match (&c.prev_hash, &pd.sha256) {
-                    (Some(h), Some(actual)) if h != actual => findings.push(broken(
-                        d,
-                        format!(
-                            "its previousDigestHashValue does not match {}",
-                            pd.key.file_name()
+                    (Some(h), Some(actual)) if h != actual => findings.push(judged(
+                        broken(
+                            d,
+                            format!(
+                                "its previousDigestHashValue does not match {}",
+                                pd.key.file_name()
+                            ),
+                            Some(h.clone()),
+                            Some(actual.clone()),
                         ),
-                        Some(h.clone()),
-                        Some(actual.clone()),
+                        Some(pd),
                     )),
-                    (None, _) => findings.push(broken(
-                        d,
-                        "it names a previous digest without previousDigestHashValue".into(),
-                        None,
-                        None,
+                    (None, _) => findings.push(judged(
+                        broken(
+                            d,
+                            "it names a previous digest without previousDigestHashValue".into(),
+                            None,
+                            None,
+                        ),
+                        Some(pd),
                     )),
                     _ => {}
                 }
                 if let (Some(named), Some(own)) = (&c.prev_signature, pd.own_signature()) {
                     if !named.trim().eq_ignore_ascii_case(own.trim()) {
-                        findings.push(broken(
-                            d,
-                            format!(
-                                "its previousDigestSignature differs from the signature of {}",
-                                pd.key.file_name()
+                        findings.push(judged(
+                            broken(
+                                d,
+                                format!(
+                                    "its previousDigestSignature differs from the signature of {}",
+                                    pd.key.file_name()
+                                ),
+                                Some(named.clone()),
+                                Some(own.to_owned()),
                             ),
-                            Some(named.clone()),
-                            Some(own.to_owned()),
+                            Some(pd),
                         ));
                     }
                 }
@@ -154,9 +178,6 @@ pub fn check(digests: &[DigestFile], index: &Index, window: (i64, i64)) -> Chain
                     KeyShape::Digest(k) => k.end,
                     _ => c.start,
                 };
-                if prev_end <= window.0 || !scope_in_window && prev_end >= window.1 {
-                    continue; // before the window: a partial copy, not a finding
-                }
                 let before = ends
                     .get(&(
                         &d.key.base.account,
@@ -165,6 +186,11 @@ pub fn check(digests: &[DigestFile], index: &Index, window: (i64, i64)) -> Chain
                     ))
                     .and_then(|v| v.iter().rev().find(|&&e| e < c.start).copied());
                 let start = before.unwrap_or(prev_end - time::HOUR).min(c.start);
+                // Judged when the hole overlaps the window: one that ended before it is a
+                // partial copy, one that starts after it is not the window's business.
+                if prev_end <= window.0 || start >= window.1 {
+                    continue;
+                }
                 let m = MissingDigest {
                     canonical: prev.clone(),
                     account: d.key.base.account.to_string(),

@@ -128,6 +128,8 @@ struct Agg {
     present: BTreeMap<i64, u64>,
     valid: BTreeMap<i64, u64>,
     log_times: Vec<i64>,
+    /// The event spans of the log files, by start.
+    event_spans: Vec<(i64, i64)>,
     has_evidence_in_window: bool,
 }
 
@@ -157,6 +159,9 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
             .entry((k.base.account.to_string(), k.region.to_string()))
             .or_default();
         a.log_times.push(k.time);
+        if let (Some(span), None) = (r.event_span, &r.error) {
+            a.event_spans.push(span);
+        }
         if k.time >= w0 && k.time < w1 {
             a.has_evidence_in_window = true;
             *a.present.entry(time::hour_floor(k.time)).or_default() += 1;
@@ -194,6 +199,7 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
     }
     for a in agg.values_mut() {
         a.log_times.sort_unstable();
+        a.event_spans.sort_unstable();
     }
 
     // Digest intervals per region, and the trails whose chains they are.
@@ -238,8 +244,34 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
             .or_default()
             .push((m.start, m.end, Class::Missing));
     }
+    // The stops that may explain a chain's end: only from valid log files (an injected one
+    // must not turn deleted evidence into a mere stop), with the trail they name, when they
+    // name one (another trail's stop explains nothing).
+    let stop_times: Vec<(i64, Option<&str>)> = notable
+        .iter()
+        .filter(|(n, _, _, valid)| {
+            *valid
+                && matches!(n.facts.event_name.as_str(), "StopLogging" | "DeleteTrail")
+                && n.event_source == "cloudtrail.amazonaws.com"
+                && n.facts.error_code.is_none()
+        })
+        .map(|(n, _, _, _)| (n.time, n.trail_name.as_deref().map(trail_of)))
+        .collect();
+
     // Chain restarts: the time between the digest before and the restart is "stopped".
     let mut restarts: BTreeMap<Region, Vec<i64>> = BTreeMap::new();
+    // Stops that AWS's final digest or a valid StopLogging proves: a log file "delivered"
+    // inside one was not delivered by AWS, so it does not make the stop `unverified`.
+    let mut proven_stops: BTreeMap<Region, Vec<(i64, i64)>> = BTreeMap::new();
+    let stop_proven = |r: &Region, at: i64| {
+        let trails = region_trails.get(r);
+        final_ends.contains(&(r.clone(), at))
+            || stop_times.iter().any(|&(t, trail)| {
+                t <= at
+                    && t >= at - 2 * HOUR
+                    && trail.is_none_or(|tr| trails.is_none_or(|ts| ts.contains(tr)))
+            })
+    };
     for d in inp.digests {
         let Ok(c) = &d.content else { continue };
         // A backfill digest stands alone by design: it is no restart of the hourly chain.
@@ -256,23 +288,15 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
                 .entry(r.clone())
                 .or_default()
                 .push((from, c.start, Class::Stopped));
+            if stop_proven(&r, from) {
+                proven_stops
+                    .entry(r.clone())
+                    .or_default()
+                    .push((from, c.start));
+            }
             restarts.entry(r).or_default().push(c.start);
         }
     }
-
-    // The stops that may explain a chain's end: only from valid log files (an injected one
-    // must not turn deleted evidence into a mere stop), with the trail they name, when they
-    // name one (another trail's stop explains nothing).
-    let stop_times: Vec<(i64, Option<&str>)> = notable
-        .iter()
-        .filter(|(n, _, _, valid)| {
-            *valid
-                && matches!(n.facts.event_name.as_str(), "StopLogging" | "DeleteTrail")
-                && n.event_source == "cloudtrail.amazonaws.com"
-                && n.facts.error_code.is_none()
-        })
-        .map(|(n, _, _, _)| (n.time, n.trail_name.as_deref().map(trail_of)))
-        .collect();
 
     let regions = expected_regions(inp, &agg);
     let status_latest_digest = inp
@@ -303,18 +327,13 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
             inp.window,
             intervals.get(region).map(Vec::as_slice).unwrap_or(&[]),
             a.map(|a| a.log_times.as_slice()).unwrap_or(&[]),
+            a.map(|a| a.event_spans.as_slice()).unwrap_or(&[]),
+            proven_stops.get(region).map(Vec::as_slice).unwrap_or(&[]),
         );
         let chain_ends = ends.get(region).map(Vec::as_slice).unwrap_or(&[]);
-        let trails = region_trails.get(region);
         for seg in &mut segs {
             let (s, _, class) = *seg;
-            let stopped_here = final_ends.contains(&(region.clone(), s))
-                || stop_times.iter().any(|&(t, trail)| {
-                    t <= s
-                        && t >= s - 2 * HOUR
-                        && trail.is_none_or(|tr| trails.is_none_or(|ts| ts.contains(tr)))
-                });
-            if class == Class::NoEvidence && chain_ends.contains(&s) && stopped_here {
+            if class == Class::NoEvidence && chain_ends.contains(&s) && stop_proven(region, s) {
                 seg.2 = Class::Stopped;
             }
         }
@@ -698,7 +717,24 @@ fn segments(
     window: (i64, i64),
     intervals: &[(i64, i64, Class)],
     log_times: &[i64],
+    event_spans: &[(i64, i64)],
+    proven_stops: &[(i64, i64)],
 ) -> Vec<(i64, i64, Class)> {
+    // Newest end among the spans up to each index: "does a span overlap [a, b)" is then
+    // one binary search.
+    let reach: Vec<i64> = event_spans
+        .iter()
+        .scan(i64::MIN, |m, &(_, e)| {
+            *m = (*m).max(e);
+            Some(*m)
+        })
+        .collect();
+    let holds_events = |a: i64, b: i64| {
+        let n = event_spans.partition_point(|&(s, _)| s < b);
+        n.checked_sub(1)
+            .and_then(|i| reach.get(i))
+            .is_some_and(|&e| e >= a)
+    };
     let (w0, w1) = window;
     let mut points: Vec<i64> = vec![w0, w1];
     for &(s, e, _) in intervals {
@@ -727,11 +763,14 @@ fn segments(
         // file validation was off (or the digests are gone), which is `unverified`, not
         // a stop. A key names its minute only, so a file of the restart's own minute
         // (delivered just after StartLogging) does not count.
-        let delivered_while_stopped = log_times.get(i).is_some_and(|&t| t + time::MINUTE <= b);
+        let delivered_while_stopped = log_times.get(i).is_some_and(|&t| t + time::MINUTE <= b)
+            && !proven_stops.iter().any(|&(s, e)| s <= a && b <= e);
         let class = match class {
             Some(Class::Stopped) if delivered_while_stopped => Class::Unverified,
             Some(c) => c,
-            None if delivered => Class::Unverified,
+            // Log files delivered here, or holding events of here (the file named for
+            // 00:00 holds the minutes before): logging went on, unproven.
+            None if delivered || holds_events(a, b) => Class::Unverified,
             None => Class::NoEvidence,
         };
         match out.last_mut() {

@@ -34,6 +34,9 @@ pub struct Listed {
     canonical_at: Option<u32>,
     /// `hashValue`; `None` when it is not a SHA-256 in hex (it then matches no file).
     pub hash: Option<Sha256Hash>,
+    /// `oldestEventTime`: the file named for 00:00 holds events of the hour before, so
+    /// this, not the key's time, says whether a listed file holds events of the window.
+    pub oldest_event: Option<i64>,
 }
 
 impl Listed {
@@ -228,6 +231,10 @@ pub fn parse(bytes: &[u8]) -> Result<Content, String> {
             canonical_at: canonical_at(&object).and_then(|at| u32::try_from(at).ok()),
             object: object.into(),
             hash: Sha256Hash::from_hex(&field("hashValue")?),
+            oldest_event: l
+                .get("oldestEventTime")
+                .and_then(|x| x.as_str())
+                .and_then(time::parse_iso),
         });
     }
     Ok(Content {
@@ -368,24 +375,26 @@ pub fn findings(digests: &[DigestFile], window: (i64, i64)) -> Vec<Finding> {
     for d in digests {
         let (start, end) = d.period();
         // Evidence outside the window is proof, not subject: a digest wholly outside it
-        // is only reported when it is unreadable or forged, never for a missing signature.
+        // is recorded (at `info`) when it is unreadable or forged, and not at all for a
+        // missing signature or an unknown key, which say nothing about tampering.
         let in_window = start < window.1 && end > window.0;
+        let judged = |f: Finding| if in_window { f } else { f.outside_window() };
         let base = |kind: Kind| d.finding(kind);
         match &d.status {
             Status::Verified { .. } => {}
-            Status::Unreadable(why) => out.push(
+            Status::Unreadable(why) => out.push(judged(
                 base(Kind::DigestUnreadable)
                     .message(format!("digest {} cannot be read: {why}", d.key.file_name()))
                     .evidence(Evidence::file(&*d.src.display).detail(format!("reason: {why}"))),
-            ),
-            Status::Invalid(why) => out.push(
+            )),
+            Status::Invalid(why) => out.push(judged(
                 base(Kind::DigestSignatureInvalid)
                     .message(format!(
                         "digest {} is not signed by AWS as it stands: {why}",
                         d.key.file_name()
                     ))
                     .evidence(signature_evidence(d).detail(format!("reason: {why}"))),
-            ),
+            )),
             Status::KeyUnknown(why) if in_window => out.push(
                 base(Kind::DigestKeyUnknown)
                     .message(format!("digest {} cannot be verified: {why}", d.key.file_name()))

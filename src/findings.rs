@@ -322,6 +322,16 @@ impl Finding {
         self
     }
 
+    /// A problem with evidence wholly outside the window: evidence there is proof, not
+    /// subject, and "does not widen the verdict" (SPEC), so it is kept for the record at
+    /// `info`. Call after `message`.
+    pub fn outside_window(mut self) -> Finding {
+        self.severity = Severity::Info;
+        self.message
+            .push_str(" (outside the window: recorded, not judged)");
+        self
+    }
+
     pub fn severity(mut self, s: Severity) -> Finding {
         self.severity = s;
         self

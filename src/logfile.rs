@@ -71,6 +71,9 @@ pub struct LogResult {
     /// By hour start (UNIX seconds), ascending; a file rarely spans more than two hours,
     /// so a short vector, not a map (one of these is kept per log file).
     pub hours: Vec<(i64, HourCount)>,
+    /// The oldest and newest `eventTime`: the file holds the evidence of that span (the
+    /// file named for 00:00 holds the minutes before it).
+    pub event_span: Option<(i64, i64)>,
     pub notable: Vec<Notable>,
 }
 
@@ -164,6 +167,10 @@ fn parse_records(bytes: &[u8], r: &mut LogResult) -> Result<(), String> {
         acc.events += 1;
         acc.management += u64::from(mgmt);
         if let Some(t) = rec.event_time.as_deref().and_then(time::parse_event_time) {
+            acc.event_span = Some(
+                acc.event_span
+                    .map_or((t, t), |(lo, hi)| (lo.min(t), hi.max(t))),
+            );
             let key = time::hour_floor(t);
             let h = match &mut hour {
                 Some((k, h)) if *k == key => h,
@@ -194,6 +201,10 @@ fn parse_records(bytes: &[u8], r: &mut LogResult) -> Result<(), String> {
     for (k, h) in acc.hours {
         add_hour(&mut r.hours, k, h);
     }
+    r.event_span = match (r.event_span, acc.event_span) {
+        (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
+        (x, y) => x.or(y),
+    };
     r.notable.append(&mut acc.notable);
     Ok(())
 }

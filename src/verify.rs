@@ -2,8 +2,10 @@
 //!
 //! Only verified digests are trusted to say what AWS delivered. For each log file they
 //! list: absent → `log_missing`; present but different → `log_hash_mismatch`; present but
-//! not readable → `log_unreadable`. A log file inside the window that no digest lists is
-//! `log_unreferenced`: `high` when a verified digest of its region covers its delivery time
+//! not readable → `log_unreadable`. A file counts as inside the window when it was delivered
+//! there or holds events of it (the file AWS names for 00:00 holds the last minutes before
+//! midnight). A log file inside the window that no digest lists is
+//! `log_unreferenced`: `high` when verified digests of its region cover its delivery time
 //! (a file AWS did not deliver: injected), `low` when its time falls where no digest can be
 //! checked (validation off, digest missing or unreadable), where it is part of a coverage
 //! gap and cannot be proven either way. A file that only unverified digests list is left to
@@ -15,6 +17,10 @@ use crate::findings::{Evidence, Finding, Kind, Severity};
 use crate::s3key::{self, KeyShape};
 use crate::time;
 use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// How long after the minute its key names a log file may reach S3 (AWS: about 5 minutes
+/// on average, 15 at most).
+const DELIVERY_DELAY: i64 = 15 * time::MINUTE;
 
 /// What the digests say about one log file.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -90,7 +96,12 @@ pub fn check(
                         .or_default() += 1;
                 }
             }
-            let in_window = t >= listed_window.0 && t < listed_window.1;
+            // Judged when delivered in the window, or when it holds events of the window:
+            // the file named for the next hour's first minutes holds the window's last.
+            let inside = |x: i64| x >= listed_window.0 && x < listed_window.1;
+            let in_window = inside(t) || l.oldest_event.is_some_and(inside);
+            // From its oldest event (as the digest lists it) to the minute it was delivered.
+            let from = l.oldest_event.map_or(t, |o| o.min(t));
             let scope = |f: Finding| {
                 f.scope(
                     key_time
@@ -110,7 +121,7 @@ pub fn check(
                     findings.push(
                         scope(Finding::new(Kind::LogMissing))
                             .path(&*l.object)
-                            .period(t, t + time::MINUTE)
+                            .period(from, t + time::MINUTE)
                             .message(format!(
                                 "log file {} is listed by verified digest {} but is not in the bundle",
                                 l.object.rsplit('/').next().unwrap_or(&l.object),
@@ -141,7 +152,7 @@ pub fn check(
                         findings.push(
                             scope(Finding::new(Kind::LogHashMismatch))
                                 .path(&*src.display)
-                                .period(t, t + time::MINUTE)
+                                .period(from, t + time::MINUTE)
                                 .message(format!(
                                     "log file {} does not match the SHA-256 that verified digest {} lists for it",
                                     src.display.rsplit('/').next().unwrap_or(&*src.display),
@@ -155,7 +166,7 @@ pub fn check(
                     findings.push(
                         scope(Finding::new(Kind::LogUnreadable))
                             .path(&*src.display)
-                            .period(t, t + time::MINUTE)
+                            .period(from, t + time::MINUTE)
                             .message(format!(
                                 "log file {} listed by verified digest {} cannot be read: {err}",
                                 src.display.rsplit('/').next().unwrap_or(&*src.display),
@@ -184,7 +195,14 @@ pub fn check(
     for (i, item) in logs.iter().enumerate() {
         let Some(st) = status.get(i) else { continue };
         let (src, k, r, name) = (&item.src, &item.key, &item.result, item.file_name());
-        if st.listed || k.time < window.0 || k.time >= window.1 {
+        let delivered_in = k.time >= window.0 && k.time < window.1;
+        // Or holding events of the window (named for the next hour, as AWS names the
+        // file of an hour's last minutes).
+        let holds_window_events = r
+            .hours
+            .iter()
+            .any(|&(h, _)| h < window.1 && h + time::HOUR > window.0);
+        if st.listed || !(delivered_in || holds_window_events) {
             continue;
         }
         let scope = |f: Finding| {
@@ -201,9 +219,13 @@ pub fn check(
         if named_unverified.contains(item.canonical()) {
             continue;
         }
-        let covered = verified_periods
-            .get(&(&*k.base.account, &*k.region))
-            .is_some_and(|ps| ps.iter().any(|&(s, e)| s <= k.time && k.time < e));
+        // Covered from its key's minute to well after it: a file reaches S3 minutes after
+        // the minute its key names, so AWS may list it in the next digest; when that one
+        // is gone, the file is unproven, not injected.
+        let periods = verified_periods.get(&(&*k.base.account, &*k.region));
+        let covered_at =
+            |t: i64| periods.is_some_and(|ps| ps.iter().any(|&(s, e)| s <= t && t < e));
+        let covered = covered_at(k.time) && covered_at(k.time + DELIVERY_DELAY);
         let (severity, why) = if covered {
             (
                 Severity::High,

@@ -2,6 +2,7 @@
 //! promise that the evidence is never written to.
 
 use crate::common::*;
+use crate::fixture::{compact, gzip_bytes, read_json_gz, truncate_file};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -363,21 +364,59 @@ fn html_report_is_self_contained_and_escapes_the_evidence() {
 fn default_window_judges_every_verified_digests_listing() {
     // Without --start/--end the window is the digests' span: a log file the newest digest
     // lists, delivered after the last whole hour, is still checked. With an explicit
-    // window ending before it, it is proof outside the window, not a finding.
+    // window ending before its events, it is proof outside the window, not a finding.
     let (_d, b) = scenario_copy("clean");
     let tail = files_matching(&b, &["/CloudTrail/us-east-1/", "20250107T0000Z"]).remove(0);
+    let name = tail.file_name().unwrap().to_string_lossy().into_owned();
     std::fs::remove_file(&tail).unwrap();
     let (code, r, _) = verify_json(&b, &[]);
     assert_eq!(code, 1);
     assert!(
-        has_finding(
-            &r,
-            "log_missing",
-            &tail.file_name().unwrap().to_string_lossy()
-        ),
+        has_finding(&r, "log_missing", &name),
         "{:?}",
         kinds_above_info(&r)
     );
-    let (code, r, _) = verify_json(&b, &WINDOW);
+    let (code, r, _) = verify_json(
+        &b,
+        &[
+            "--start",
+            "2025-01-06T00:00:00Z",
+            "--end",
+            "2025-01-06T23:00:00Z",
+        ],
+    );
     assert_eq!((code, r["verdict"].as_str()), (0, Some("VERIFIED")));
+}
+
+#[test]
+fn log_file_named_after_the_window_holding_its_last_events_is_judged() {
+    // AWS names the file of 23:41-23:57 for 00:00: deleting, editing or planting it
+    // touches the window's records, so a window ending at midnight still judges it.
+    let (_d, b) = scenario_copy("clean");
+    let tail = files_matching(&b, &["/CloudTrail/us-east-1/", "20250107T0000Z"]).remove(0);
+    let name = tail.file_name().unwrap().to_string_lossy().into_owned();
+    let planted = tail.with_file_name(name.replace("nGSZfaTVfD2w60X9", "ZZZZbbbbCCCCdddd"));
+    let mut v = read_json_gz(&tail);
+    for rec in v["Records"].as_array_mut().unwrap() {
+        rec["eventID"] = format!("x{}", rec["eventID"].as_str().unwrap()).into();
+    }
+    std::fs::write(&planted, gzip_bytes(&compact(&v))).unwrap();
+    truncate_file(&tail, 0.5);
+    let (code, r, _) = verify_json(&b, &WINDOW);
+    assert_eq!(code, 1);
+    let unreadable = findings_of(&r, "log_unreadable");
+    assert_eq!(unreadable.len(), 1, "{:?}", kinds_above_info(&r));
+    // Its period runs from its oldest event (inside the window) to its delivery.
+    assert!(unreadable[0]["start"].as_str().unwrap() < "2025-01-07T00:00:00Z");
+    let planted_name = planted.file_name().unwrap().to_string_lossy().into_owned();
+    let injected = findings_of(&r, "log_unreferenced");
+    assert_eq!(injected.len(), 1);
+    assert!(injected[0]["path"]
+        .as_str()
+        .unwrap()
+        .ends_with(&planted_name));
+    assert_eq!(
+        injected[0]["severity"], "high",
+        "a verified digest covers its delivery"
+    );
 }

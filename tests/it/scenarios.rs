@@ -526,6 +526,18 @@ fn chain_restart_with_logs_delivered_meanwhile_is_unverified_not_stopped() {
         .stop_logging(ts("2025-03-01T02:20:00Z"), Some(ts("2025-03-01T05:05:00Z")))
         .stop_events(false);
     let w = b.write(d.path());
+    // Validation switched off leaves no short final digest (as in the conformance bundle
+    // `validation_disabled_midway`): the chain just ends on a full hour's digest.
+    let last = w
+        .digests_of("us-east-1")
+        .into_iter()
+        .find(|x| x.end - x.start < 3540 && !x.chain_start)
+        .expect("final digest")
+        .clone();
+    std::fs::remove_file(&last.path).unwrap();
+    if let Some(s) = &last.sidecar {
+        std::fs::remove_file(s).unwrap();
+    }
     b.write_unlisted_log(
         &w,
         "123456789012",
@@ -721,4 +733,143 @@ fn a_log_file_of_the_restarts_own_minute_does_not_undo_the_stop() {
         gaps.iter().all(|g| g["cause"] == "logging_stopped"),
         "{gaps:?}"
     );
+}
+
+#[test]
+fn planted_log_file_inside_a_proven_stop_does_not_unprove_it() {
+    // AWS's short final digest and the StopLogging event prove the stop: a log file
+    // "delivered" while logging was stopped is planted, and the gap stays a stop.
+    let d = tempfile::tempdir().unwrap();
+    let b =
+        two_regions().stop_logging(ts("2025-03-01T02:20:00Z"), Some(ts("2025-03-01T05:05:00Z")));
+    let w = b.write(d.path());
+    b.write_unlisted_log(
+        &w,
+        "123456789012",
+        "us-east-1",
+        ts("2025-03-01T03:30:00Z"),
+        &[Event::new(
+            ts("2025-03-01T03:25:00Z"),
+            "ec2.amazonaws.com",
+            "DescribeInstances",
+        )],
+    );
+    let (code, r) = run(&w, &[]);
+    assert_eq!(code, 1);
+    for region in ["us-east-1", "eu-central-1"] {
+        let causes: Vec<&str> = findings_of(&r, "coverage_gap")
+            .iter()
+            .filter(|g| g["region"] == region)
+            .map(|g| g["cause"].as_str().unwrap())
+            .collect();
+        assert_eq!(causes, ["logging_stopped"], "{region}");
+    }
+    assert_eq!(findings_of(&r, "log_unreferenced").len(), 1);
+}
+
+/// `--start`/`--end` for the conformance bundles' day.
+fn day(start: &str, end: &str) -> [String; 4] {
+    [
+        "--start".into(),
+        format!("2025-01-06T{start}:00Z"),
+        "--end".into(),
+        format!("2025-01-06T{end}:00Z"),
+    ]
+}
+
+fn verify_with(b: &std::path::Path, args: &[String]) -> (i32, Value) {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, r, _) = verify_json(b, &args);
+    (code, r)
+}
+
+#[test]
+fn window_ending_inside_a_deleted_digests_hour_still_names_it_missing() {
+    // The deleted digest covers 11:54-12:54; a window ending at 12:00 holds its first
+    // minutes, so the hole is `digest_missing`, not "no evidence".
+    let (_d, b) = scenario_copy("delete_digest");
+    let (code, r) = verify_with(&b, &day("06:00", "12:00"));
+    assert_eq!(code, 1);
+    assert_eq!(
+        findings_of(&r, "digest_missing").len(),
+        1,
+        "{:?}",
+        kinds_above_info(&r)
+    );
+    let gaps = findings_of(&r, "coverage_gap");
+    assert_eq!(gaps.len(), 1);
+    assert_eq!(gaps[0]["cause"], "digest_missing");
+}
+
+#[test]
+fn problems_wholly_outside_the_window_are_recorded_not_judged() {
+    // SPEC: evidence outside the window is proof, and does not widen the verdict.
+    for scenario in ["modify_digest", "truncated_digest"] {
+        let (_d, b) = scenario_copy(scenario);
+        let (code, r) = verify_with(&b, &day("14:00", "20:00"));
+        assert_eq!(
+            (code, r["verdict"].as_str()),
+            (0, Some("VERIFIED")),
+            "{scenario}"
+        );
+        let recorded: Vec<&Value> = r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["kind"].as_str().unwrap().starts_with("digest_"))
+            .collect();
+        assert!(!recorded.is_empty(), "{scenario}: still in the report");
+        assert!(
+            recorded.iter().all(|f| f["severity"] == "info"),
+            "{scenario}"
+        );
+        // Inside the window, the same bundle is judged as before.
+        let (code, _) = verify_with(&b, &day("00:00", "20:00"));
+        assert_eq!(code, 1, "{scenario}");
+    }
+}
+
+#[test]
+fn newest_digest_deleted_with_its_log_file_left_is_digest_missing() {
+    // The newest digest (23:48-00:48) is gone; the log file named 00:00 holds 23:41-23:57
+    // and the trail status proves the digest was delivered: a digest is missing.
+    let (_d, b) = scenario_copy("clean");
+    for f in files_matching(&b, &["/CloudTrail-Digest/us-east-1/", "20250107T004848Z"]) {
+        std::fs::remove_file(f).unwrap();
+    }
+    let (code, r) = verify_with(
+        &b,
+        &day("00:00", "23:00").map(|a| a.replace("06T23:00", "07T00:00")),
+    );
+    assert_eq!(code, 1);
+    let gaps = findings_of(&r, "coverage_gap");
+    assert_eq!(gaps.len(), 1, "{:?}", kinds_above_info(&r));
+    assert_eq!(
+        (gaps[0]["region"].as_str(), gaps[0]["cause"].as_str()),
+        (Some("us-east-1"), Some("digest_missing"))
+    );
+}
+
+#[test]
+fn log_file_whose_next_digest_is_gone_is_unproven_not_injected() {
+    // AWS lists a file named a few minutes before a digest's end in the next digest (it
+    // reaches S3 minutes later). With that digest deleted, the file cannot be proven
+    // either way: `low`, not "AWS did not deliver this file".
+    let (_d, b) = scenario_copy("clean");
+    for f in files_matching(&b, &["/CloudTrail-Digest/us-east-1/", "T234848Z"])
+        .into_iter()
+        .chain(files_matching(
+            &b,
+            &["/CloudTrail-Digest/us-east-1/", "T004848Z"],
+        ))
+    {
+        std::fs::remove_file(f).unwrap();
+    }
+    let (_, r) = verify_with(
+        &b,
+        &day("00:00", "23:00").map(|a| a.replace("06T23:00", "07T00:00")),
+    );
+    let unref = findings_of(&r, "log_unreferenced");
+    assert!(!unref.is_empty());
+    assert!(unref.iter().all(|f| f["severity"] == "low"), "{unref:?}");
 }
