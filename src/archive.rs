@@ -59,6 +59,9 @@ pub enum Event<'a> {
     Rejected {
         name: String,
         reason: String,
+        /// A second entry under a name already read: which copy is the evidence is then
+        /// ambiguous (tar extracts the last one), not merely a file left aside.
+        duplicate: bool,
     },
 }
 
@@ -133,6 +136,7 @@ fn walk_tar<R: Read>(
         let reject = |reason: &str| Event::Rejected {
             name: raw.clone(),
             reason: reason.to_owned(),
+            duplicate: false,
         };
         if et.is_symlink() || et.is_hard_link() {
             let target = entry
@@ -161,7 +165,22 @@ fn walk_zip(
 ) -> io::Result<()> {
     let mut zip = zip::ZipArchive::new(BufReader::new(file)).map_err(io::Error::other)?;
     for i in 0..zip.len() {
-        let mut entry = zip.by_index(i).map_err(io::Error::other)?;
+        // An entry that cannot be opened (encrypted, unsupported method) is that entry's
+        // problem: the entries after it are still read.
+        let name = zip
+            .name_for_index(i)
+            .map_or_else(|| format!("entry #{i}"), str::to_owned);
+        let mut entry = match zip.by_index(i) {
+            Ok(e) => e,
+            Err(e) => {
+                f(Event::Rejected {
+                    name,
+                    reason: format!("cannot be read: {e}"),
+                    duplicate: false,
+                })?;
+                continue;
+            }
+        };
         counter(entry.compressed_size());
         let raw = entry.name().to_owned();
         if entry.is_dir() {
@@ -170,6 +189,7 @@ fn walk_zip(
         let reject = |reason: &str| Event::Rejected {
             name: raw.clone(),
             reason: reason.to_owned(),
+            duplicate: false,
         };
         // Unix mode S_IFLNK: the entry's bytes are a link target, not content.
         if entry.unix_mode().is_some_and(|m| m & 0o170000 == 0o120000) {
@@ -195,14 +215,18 @@ fn hand_over(
     reader: &mut dyn Read,
     f: &mut dyn FnMut(Event<'_>) -> io::Result<()>,
 ) -> io::Result<()> {
-    let reason = match normalise(raw, top) {
+    let (reason, duplicate) = match normalise(raw, top) {
         Ok(name) if seen.insert(name.clone()) => return f(Event::File { name, size, reader }),
-        Ok(_) => "a second entry with the same name: only the first is read",
-        Err(why) => why,
+        Ok(_) => (
+            "a second entry with the same name: only the first is read, while extracting the archive gives the last, so which copy is the evidence is ambiguous",
+            true,
+        ),
+        Err(why) => (why, false),
     };
     f(Event::Rejected {
         name: raw.to_owned(),
         reason: reason.to_owned(),
+        duplicate,
     })
 }
 

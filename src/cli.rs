@@ -153,6 +153,28 @@ impl Options {
                 reason: "at least one thread".into(),
             });
         }
+        if a.threads.is_some_and(|n| n > MAX_THREADS) {
+            return Err(Error::Argument {
+                what: "--threads",
+                value: a.threads.unwrap_or_default().to_string(),
+                reason: format!("at most {MAX_THREADS}"),
+            });
+        }
+        // Checked here, not silently ignored where the report reads it: a typo would
+        // otherwise stamp the report with the wall clock or 1970.
+        if let Ok(v) = std::env::var("SOURCE_DATE_EPOCH") {
+            if !v
+                .trim()
+                .parse::<i64>()
+                .is_ok_and(|t| (0..=253_402_300_799).contains(&t))
+            {
+                return Err(Error::Argument {
+                    what: "SOURCE_DATE_EPOCH",
+                    value: v,
+                    reason: "seconds since 1970 (up to year 9999)".into(),
+                });
+            }
+        }
         if a.max_inflate_mib == 0 {
             return Err(Error::Argument {
                 what: "--max-inflate-mib",
@@ -171,6 +193,15 @@ impl Options {
         }
         for out in a.json.iter().chain(&a.html) {
             check_output(out, &a.paths, a.force)?;
+        }
+        if let (Some(j), Some(h)) = (&a.json, &a.html) {
+            if j == h {
+                return Err(Error::Argument {
+                    what: "--html",
+                    value: h.display().to_string(),
+                    reason: "the same file as --json".into(),
+                });
+            }
         }
         Ok(Options {
             paths: a.paths,
@@ -194,20 +225,38 @@ impl Options {
     }
 }
 
-/// Refuse an output inside an input folder, or over an existing file without `--force`.
+/// More worker threads than this only exhausts the machine.
+const MAX_THREADS: usize = 1024;
+
+/// Refuse an output inside an input folder, equal to an input file (an archive), through a
+/// symbolic link, or over an existing file without `--force`.
 fn check_output(out: &Path, inputs: &[PathBuf], force: bool) -> Result<()> {
+    let inside = |input: &Path| Error::OutputInsideInput {
+        output: out.to_path_buf(),
+        input: input.to_path_buf(),
+    };
+    // A link may point anywhere, into the evidence too, dangling or not: never write
+    // through one (`--force` replaces files, not what links point at).
+    if out
+        .symlink_metadata()
+        .is_ok_and(|m| m.file_type().is_symlink())
+    {
+        return Err(Error::Argument {
+            what: "output",
+            value: out.display().to_string(),
+            reason: "it is a symbolic link; trailproof does not write through links".into(),
+        });
+    }
     let parent = out
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    if let Ok(parent) = parent.canonicalize() {
+    if let (Ok(parent), Some(name)) = (parent.canonicalize(), out.file_name()) {
+        let target = parent.join(name);
         for input in inputs {
             if let Ok(inp) = input.canonicalize() {
-                if parent.starts_with(&inp) {
-                    return Err(Error::OutputInsideInput {
-                        output: out.to_path_buf(),
-                        input: input.clone(),
-                    });
+                if parent.starts_with(&inp) || target == inp {
+                    return Err(inside(input));
                 }
             }
         }

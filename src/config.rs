@@ -18,7 +18,7 @@ use crate::findings::{sort_findings, Evidence, Finding, Kind};
 use crate::time;
 use serde::Serialize;
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Debug;
 
 /// One configuration export found in the bundle, already parsed as JSON by discovery.
@@ -1072,6 +1072,9 @@ fn set<T: PartialEq + Debug>(
 }
 
 /// Find the trail a record describes: same ARN, else same name where an ARN is missing.
+/// Most trail records read from all exports together.
+const MAX_TRAILS: usize = 2_000;
+
 fn find_trail(trails: &[Trail], r: &Record) -> Option<usize> {
     if let Some(arn) = &r.arn {
         if let Some(i) = trails.iter().position(|t| t.cfg.arn.as_ref() == Some(arn)) {
@@ -1223,6 +1226,18 @@ pub fn analyze(files: &[ConfigFile], trail_filter: Option<&str>) -> ConfigAnalys
                     }
                 }
             }
+        }
+        if trails.len() + records.len() > MAX_TRAILS {
+            // AWS allows five trails per region and account: thousands are not an export
+            // but a file built to make the pairing below (linear per record) quadratic.
+            findings.push(ignored(
+                &f.path,
+                format!(
+                    "it describes {} trails; more than {MAX_TRAILS} in all are not read",
+                    records.len()
+                ),
+            ));
+            records.truncate(MAX_TRAILS.saturating_sub(trails.len()));
         }
         for r in records {
             match find_trail(&trails, &r) {
@@ -1750,21 +1765,29 @@ fn section_trail(t: &Trail) -> Value {
 // ---------------------------------------------------------------------------------------------
 // Configuration versus evidence
 
+/// The section's trail objects by (name, ARN); the first wins, as a search would find it.
+/// Built once: searching the list for every trail made a 20,000-trail export quadratic.
+type SectionIndex<'a> = HashMap<(&'a str, Option<&'a str>), &'a Value>;
+
+fn section_index(analysis: &ConfigAnalysis) -> SectionIndex<'_> {
+    let mut idx = SectionIndex::new();
+    for s in &analysis.section.trails {
+        if let Some(name) = s.get("name").and_then(Value::as_str) {
+            idx.entry((name, s.get("arn").and_then(Value::as_str)))
+                .or_insert(s);
+        }
+    }
+    idx
+}
+
 /// The export a trail came from, as recorded in the section (analysis built by `analyze`).
-fn trail_file(analysis: &ConfigAnalysis, t: &TrailConfig) -> Option<String> {
-    section_str(analysis, t, "/files/trail/0")
+fn trail_file(idx: &SectionIndex<'_>, t: &TrailConfig) -> Option<String> {
+    section_str(idx, t, "/files/trail/0")
 }
 
 /// A string of a trail's object in the section (JSON pointer), e.g. the file that decided.
-fn section_str(analysis: &ConfigAnalysis, t: &TrailConfig, pointer: &str) -> Option<String> {
-    analysis
-        .section
-        .trails
-        .iter()
-        .find(|s| {
-            s.get("name").and_then(Value::as_str) == Some(t.name.as_str())
-                && s.get("arn").and_then(Value::as_str) == t.arn.as_deref()
-        })
+fn section_str(idx: &SectionIndex<'_>, t: &TrailConfig, pointer: &str) -> Option<String> {
+    idx.get(&(t.name.as_str(), t.arn.as_deref()))
         .and_then(|s| s.pointer(pointer))
         .and_then(Value::as_str)
         .map(str::to_owned)
@@ -1803,6 +1826,7 @@ pub fn against_evidence(analysis: &ConfigAnalysis, evidence: &EvidenceSummary) -
     if !analysis.exported {
         return out;
     }
+    let idx = section_index(analysis);
     let ev = evidence;
     let Some(first) = trails.first() else {
         return out;
@@ -1819,7 +1843,7 @@ pub fn against_evidence(analysis: &ConfigAnalysis, evidence: &EvidenceSummary) -
     );
 
     for t in trails {
-        let file = trail_file(analysis, t);
+        let file = trail_file(&idx, t);
         let file = file.as_deref();
         let name = &t.name;
 
@@ -1906,7 +1930,7 @@ pub fn against_evidence(analysis: &ConfigAnalysis, evidence: &EvidenceSummary) -
         }
 
         // Management-event rules point at the export that decided the answer (the selectors).
-        let sel_file = section_str(analysis, t, "/event_selectors/file");
+        let sel_file = section_str(&idx, t, "/event_selectors/file");
         let sel_file = sel_file.as_deref().or(file);
 
         // Says it records management events; the verified deliveries hold none at all.
@@ -1973,7 +1997,7 @@ pub fn against_evidence(analysis: &ConfigAnalysis, evidence: &EvidenceSummary) -
             .map(|(n, home)| format!("{n} (home region {home})"))
             .collect();
         let names: Vec<&str> = trails.iter().map(|t| t.name.as_str()).collect();
-        let file = trail_file(analysis, first);
+        let file = trail_file(&idx, first);
         out.push(mismatch(
             first,
             file.as_deref(),
@@ -2006,7 +2030,7 @@ pub fn against_evidence(analysis: &ConfigAnalysis, evidence: &EvidenceSummary) -
         if (all_known && !extra.is_empty()) || (!all_known && regions.len() > trails.len()) {
             let names: Vec<&str> = trails.iter().map(|t| t.name.as_str()).collect();
             let t = first;
-            let file = trail_file(analysis, t);
+            let file = trail_file(&idx, t);
             let mut f = mismatch(
                 t,
                 file.as_deref(),
@@ -2054,7 +2078,7 @@ pub fn against_evidence(analysis: &ConfigAnalysis, evidence: &EvidenceSummary) -
                 })
                 .collect();
             let t = first;
-            let file = trail_file(analysis, t);
+            let file = trail_file(&idx, t);
             let mut f = mismatch(
                 t,
                 file.as_deref(),
@@ -2102,6 +2126,32 @@ mod tests {
             file_name,
             json,
         }
+    }
+
+    #[test]
+    fn thousands_of_trails_are_capped_not_paired_quadratically() {
+        // AWS allows five trails per region; an export of 50,000 is built to make pairing
+        // (linear per record) quadratic. The first MAX_TRAILS are read, the rest reported.
+        let list: Vec<Value> = (0..50_000)
+            .map(|i| {
+                trail(json!({
+                    "Name": format!("t{i}"),
+                    "TrailARN": format!("arn:aws:cloudtrail:us-east-1:111122223333:trail/t{i}")
+                }))
+            })
+            .collect();
+        let a = analyze(
+            &[file(
+                "config/describe-trails.json",
+                json!({ "trailList": list }),
+            )],
+            None,
+        );
+        assert_eq!(a.trails.len(), MAX_TRAILS);
+        assert!(a
+            .findings
+            .iter()
+            .any(|f| f.kind == Kind::InputIgnored && f.message.contains("50000 trails")));
     }
 
     /// The clean scenario's trail, with some fields replaced.

@@ -254,6 +254,13 @@ pub fn discover(inputs: &[PathBuf], limits: Limits, progress: &Progress) -> Resu
             ));
             continue;
         }
+        // A folder that cannot even be listed is no bundle: an error, not a finding.
+        if let Err(e) = std::fs::read_dir(root) {
+            return Err(Error::InputUnreadable {
+                path: root.clone(),
+                source: e,
+            });
+        }
         read_folder(root, &label, &shown, limits, progress, &mut inv);
     }
     inv.finish();
@@ -352,8 +359,10 @@ fn read_folder(
     inv: &mut Inventory,
 ) {
     let walk = |tx: &std::sync::mpsc::SyncSender<Work>, local: &mut Vec<Item>| {
+        // The root is what the user named, link or not; links inside it are not followed.
         let walker = walkdir::WalkDir::new(root)
             .follow_links(false)
+            .follow_root_links(true)
             .sort_by_file_name();
         for entry in walker {
             let entry = match entry {
@@ -363,12 +372,14 @@ fn read_folder(
                         .path()
                         .map(|p| shown(&relative(root, p)))
                         .unwrap_or_else(|| label.to_owned());
+                    // Evidence that could be there and cannot be read: the verdict cannot
+                    // speak for it, so it fails the run at the default `--fail-on`.
                     local.push(ignored(
                         &p,
                         0,
                         None,
                         &format!("cannot be read: {e}"),
-                        Severity::Low,
+                        Severity::Medium,
                     ));
                     continue;
                 }
@@ -427,13 +438,22 @@ fn read_archive(
         let counter = |n: u64| progress.advance(n);
         let mut on_entry = |ev: Event<'_>| -> std::io::Result<()> {
             match ev {
-                Event::Rejected { name, reason } => {
+                Event::Rejected {
+                    name,
+                    reason,
+                    duplicate,
+                } => {
+                    let severity = if duplicate {
+                        Severity::High
+                    } else {
+                        Severity::Low
+                    };
                     local.push(ignored(
                         &shown(&name),
                         0,
                         None,
                         &format!("archive entry {reason}"),
-                        Severity::Low,
+                        severity,
                     ));
                 }
                 Event::File { name, size, reader } => {

@@ -32,6 +32,8 @@ pub enum Error {
     },
     #[error("cannot start worker threads: {0}")]
     Threads(String),
+    #[error("the window from {start} to {end} is longer than ten years")]
+    WindowTooLong { start: String, end: String },
 }
 
 impl Error {
@@ -43,6 +45,7 @@ impl Error {
             Error::PublicKey { .. } => Some("pass the JSON printed by `aws cloudtrail list-public-keys`, or a PEM file with `BEGIN RSA PUBLIC KEY` or `BEGIN PUBLIC KEY`".into()),
             Error::OutputExists(_) => Some("pass `--force` to replace it, or write elsewhere with `--json FILE`".into()),
             Error::OutputInsideInput { .. } => Some("write the report outside the evidence folder".into()),
+            Error::WindowTooLong { .. } => Some("without --start/--end the window spans every digest found, so one dated far away (planted?) stretches it: pass --start and --end for the period to judge".into()),
             Error::Argument { what, .. } if *what == "time" => Some("use RFC 3339, e.g. 2025-01-06T00:00:00Z or 2025-01-06T02:00:00+02:00".into()),
             _ => None,
         }

@@ -40,6 +40,9 @@ use findings::{exit_status, sort_findings, Finding, Severity, Verdict};
 use report::{Report, Summary};
 use std::collections::BTreeSet;
 
+/// The longest window a run judges: ten years of hourly cells.
+pub const MAX_WINDOW: i64 = 10 * 366 * 24 * time::HOUR;
+
 /// Run `verify` with its own thread pool.
 pub fn run(opts: &Options) -> Result<Report> {
     let mut b = rayon::ThreadPoolBuilder::new();
@@ -77,6 +80,14 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
     digest::verify_all(&mut digests, &next, &ring);
 
     let window = window(opts, &digests, &inv.logs);
+    // Coverage has a cell per hour and region: a window of centuries (a planted digest
+    // dated 0001 or 9999, or such `--start`/`--end`) would run out of memory, not finish.
+    if window.1 - window.0 > MAX_WINDOW {
+        return Err(Error::WindowTooLong {
+            start: time::fmt(window.0),
+            end: time::fmt(window.1),
+        });
+    }
     let chains = chain::check(&digests, &index, window);
     // Without --start/--end, the window is the digests' span: a verified digest's listing
     // is judged wherever it falls, even past the whole hours the coverage cells use.

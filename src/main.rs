@@ -58,22 +58,29 @@ fn run(args: trailproof::cli::Args) -> trailproof::Result<u8> {
     Ok(u8::try_from(report.exit_status).unwrap_or(2))
 }
 
-/// Write a report file; never replace an existing one without `--force`.
+/// Write a report file; never replace an existing one without `--force`. `--force`
+/// removes the old file and creates a new one exclusively (`create_new` follows no link),
+/// so a link planted where the report goes is replaced, never written through.
 fn write_new(path: &std::path::Path, bytes: &[u8], force: bool) -> trailproof::Result<()> {
-    let mut o = std::fs::OpenOptions::new();
-    o.write(true);
-    if force {
-        o.create(true).truncate(true);
-    } else {
-        o.create_new(true);
-    }
-    let mut f = o.open(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::AlreadyExists => trailproof::Error::OutputExists(path.to_path_buf()),
-        _ => trailproof::Error::OutputWrite {
+    if force && path.symlink_metadata().is_ok() {
+        std::fs::remove_file(path).map_err(|e| trailproof::Error::OutputWrite {
             path: path.to_path_buf(),
             source: e,
-        },
-    })?;
+        })?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => {
+                trailproof::Error::OutputExists(path.to_path_buf())
+            }
+            _ => trailproof::Error::OutputWrite {
+                path: path.to_path_buf(),
+                source: e,
+            },
+        })?;
     f.write_all(bytes)
         .map_err(|e| trailproof::Error::OutputWrite {
             path: path.to_path_buf(),

@@ -120,6 +120,83 @@ fn json_file_is_never_replaced_without_force_nor_written_into_the_evidence() {
     assert!(!inside.exists());
 }
 
+#[test]
+fn outputs_never_reach_the_evidence_even_with_force() {
+    let (d, b) = scenario_copy("clean");
+    let victim = files_matching(&b, &["/keys/"]).remove(0);
+    let before = std::fs::read(&victim).unwrap();
+    let refused = |args: &[&std::ffi::OsStr], inputs: &[&Path], what: &str| {
+        let out = trailproof()
+            .arg("verify")
+            .args(inputs)
+            .args(WINDOW)
+            .args(args)
+            .args(["--force", "--quiet"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{what}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    // A link planted where the report goes, pointing into the evidence (or nowhere).
+    let link = d.path().join("report.json");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    let err = refused(&["--json".as_ref(), link.as_os_str()], &[&b], "link");
+    assert!(err.contains("symbolic link"), "{err}");
+    let dangling = d.path().join("report2.json");
+    std::os::unix::fs::symlink(b.join("new.json"), &dangling).unwrap();
+    refused(
+        &["--json".as_ref(), dangling.as_os_str()],
+        &[&b],
+        "dangling link",
+    );
+    assert!(!b.join("new.json").exists());
+    // The input itself, when it is a file (an archive).
+    let tgz = d.path().join("bundle.tar.gz");
+    tar_with(&b, &tgz, |_| {});
+    let archived = std::fs::read(&tgz).unwrap();
+    refused(&["--json".as_ref(), tgz.as_os_str()], &[&tgz], "archive");
+    assert_eq!(std::fs::read(&tgz).unwrap(), archived);
+    // Both reports into one file.
+    let one = d.path().join("one.out");
+    refused(
+        &[
+            "--json".as_ref(),
+            one.as_os_str(),
+            "--html".as_ref(),
+            one.as_os_str(),
+        ],
+        &[&b],
+        "same file",
+    );
+    assert_eq!(std::fs::read(&victim).unwrap(), before);
+}
+
+#[test]
+fn bad_environment_and_thread_counts_are_errors_not_guesses() {
+    let (_d, b) = scenario_copy("clean");
+    for (env, threads) in [(Some("1e9"), "2"), (Some("abc"), "2"), (None, "100000")] {
+        let mut cmd = trailproof();
+        cmd.arg("verify")
+            .arg(&b)
+            .args(["--threads", threads, "--quiet"]);
+        match env {
+            Some(v) => cmd.env("SOURCE_DATE_EPOCH", v),
+            None => cmd.env_remove("SOURCE_DATE_EPOCH"),
+        };
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{env:?} {threads}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(if env.is_some() {
+                "SOURCE_DATE_EPOCH"
+            } else {
+                "--threads"
+            }),
+            "{err}"
+        );
+    }
+}
+
 fn snapshot_tree(root: &Path) -> BTreeMap<String, (Vec<u8>, std::time::SystemTime)> {
     walk(root)
         .into_iter()

@@ -3,6 +3,7 @@
 //! one thing.
 
 use crate::common::*;
+use crate::fixture::{compact, gzip_bytes, read_json_gz};
 use std::path::{Path, PathBuf};
 
 const WINDOW: [&str; 4] = [
@@ -309,5 +310,110 @@ fn file_names_cannot_drive_the_terminal_or_forge_lines() {
             .lines()
             .any(|l| l.trim() == "VERIFIED" || l.starts_with("VERIFIED")),
         "{text}"
+    );
+}
+
+#[test]
+fn tar_with_two_entries_of_one_name_fails_the_run() {
+    // tar extracts the last copy, trailproof reads the first: which one is the evidence is
+    // ambiguous, so it must not pass quietly.
+    let (d, b) = scenario_copy("clean");
+    let log = a_listed_log(&b);
+    let rel = log
+        .strip_prefix(b.parent().unwrap())
+        .unwrap()
+        .to_string_lossy()
+        .replace('\\', "/");
+    let tgz = d.path().join("bundle.tar.gz");
+    tar_with(&b, &tgz, |t| {
+        let data = b"{\"Records\":[]}";
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        t.append_data(&mut h, &rel, &data[..]).unwrap();
+    });
+    let (code, r, _) = verify_json(&tgz, &WINDOW);
+    assert_eq!(code, 1, "{:?}", kinds_above_info(&r));
+    let dup = findings_of(&r, "input_ignored")
+        .into_iter()
+        .find(|f| f["message"].as_str().unwrap().contains("same name"))
+        .expect("duplicate reported");
+    assert_eq!(dup["severity"], "high");
+}
+
+#[test]
+fn zip_entry_that_cannot_be_opened_is_reported_and_the_rest_is_read() {
+    // An entry with a compression method the reader lacks (here bzip2, patched into a
+    // stored entry's headers) is that entry's problem; every entry after it is still read.
+    let (d, b) = scenario_copy("clean");
+    let zp = d.path().join("bundle.zip");
+    zip_dir(&b, &zp, |z| {
+        z.start_file(
+            "aaa-notes.txt",
+            zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Stored),
+        )
+        .unwrap();
+        std::io::Write::write_all(z, b"notes").unwrap();
+    });
+    let mut bytes = std::fs::read(&zp).unwrap();
+    // Method field: offset 8 in the local header, 10 in the central directory header.
+    let find_all = |sig: &[u8]| -> Vec<usize> {
+        bytes
+            .windows(4)
+            .enumerate()
+            .filter(|(_, w)| *w == sig)
+            .map(|(i, _)| i)
+            .collect()
+    };
+    let (locals, centrals) = (find_all(b"PK\x03\x04"), find_all(b"PK\x01\x02"));
+    let last_local = *locals.last().unwrap();
+    let last_central = *centrals.last().unwrap();
+    bytes[last_local + 8] = 12;
+    bytes[last_central + 10] = 12;
+    std::fs::write(&zp, &bytes).unwrap();
+    let (code, r, _) = verify_json(&zp, &WINDOW);
+    assert_eq!(code, 0, "{:?}", kinds_above_info(&r));
+    assert!(findings_of(&r, "input_ignored")
+        .iter()
+        .any(|f| f["path"] == "aaa-notes.txt"
+            && f["message"].as_str().unwrap().contains("cannot be read")));
+    assert_eq!(r["summary"]["digests_verified"], 75);
+}
+
+#[test]
+fn planted_digest_dated_far_away_cannot_make_the_window_endless() {
+    // Without --start/--end the window spans the digests; one dated 0001..9999 would ask
+    // for 87 million hourly cells per region. A clear error instead, saying what to do.
+    let (_d, b) = scenario_copy("clean");
+    let real = files_matching(&b, &["/CloudTrail-Digest/us-east-1/", "T124848Z"]).remove(0);
+    let fake = real.with_file_name(
+        real.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .replace("20250106T124848Z", "20250106T124849Z"),
+    );
+    let mut v = read_json_gz(&real);
+    v["digestStartTime"] = "0001-01-01T00:00:00Z".into();
+    v["digestEndTime"] = "9999-12-31T00:00:00Z".into();
+    std::fs::write(&fake, gzip_bytes(&compact(&v))).unwrap();
+    let out = trailproof()
+        .args(["verify", "--no-progress", "--format", "json"])
+        .arg(&b)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("longer than ten years") && err.contains("--start"),
+        "{err}"
+    );
+    // With a window, the planted digest is one more finding, and the run completes.
+    let (code, r, _) = verify_json(&b, &WINDOW);
+    assert_eq!(code, 1);
+    assert!(
+        !findings_of(&r, "digest_signature_invalid").is_empty()
+            || !findings_of(&r, "digest_signature_missing").is_empty()
     );
 }
