@@ -156,7 +156,12 @@ pub fn check(digests: &[DigestFile], index: &Index, window: (i64, i64)) -> Chain
                     )),
                     _ => {}
                 }
-                if let (Some(named), Some(own)) = (&c.prev_signature, pd.own_signature()) {
+                // Compared only with a signature that verified: a sidecar that does not is
+                // already the previous digest's own finding, and the previous digest's
+                // hash, checked above, is what links the chain. Blaming this (authentic)
+                // digest for another file's bad sidecar would be a false finding.
+                let own = pd.own_signature().filter(|_| pd.status.is_verified());
+                if let (Some(named), Some(own)) = (&c.prev_signature, own) {
                     if !named.trim().eq_ignore_ascii_case(own.trim()) {
                         findings.push(judged(
                             broken(

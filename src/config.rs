@@ -14,7 +14,7 @@
 //! is evaluated as AWS evaluates selectors (an event is logged when ANY selector matches it),
 //! from the selectors' fields, never from their names. No input can make this module panic.
 
-use crate::findings::{sort_findings, Evidence, Finding, Kind};
+use crate::findings::{sort_findings, Evidence, Finding, Kind, Severity};
 use crate::time;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -1507,6 +1507,14 @@ fn rules(
                 ManagementEvents::Partial => Some(Kind::ConfigManagementEventsPartial),
                 ManagementEvents::All | ManagementEvents::Unknown => None,
             };
+            // A data-events trail beside a multi-region trail that records every management
+            // event is a common, sound setup: management events *are* recorded (SPEC: "no
+            // selector records management events"). Kept for the record at `info`.
+            let recorded_by = recording.iter().find(|o| {
+                !std::ptr::eq(**o, t)
+                    && o.cfg.management_events == Some(ManagementEvents::All)
+                    && o.cfg.multi_region != Some(false)
+            });
             if let Some(kind) = kind {
                 let message = if kind == Kind::ConfigManagementEventsExcluded {
                     format!(
@@ -1530,11 +1538,16 @@ fn rules(
                 );
                 ev.details.push(format!("selectors from: {source}"));
                 ev.details.extend(selectors);
-                out.push(
-                    trail_finding(kind, t, path.as_deref())
-                        .message(message)
-                        .evidence(ev),
-                );
+                let f = match recorded_by {
+                    None => trail_finding(kind, t, path.as_deref()).message(message),
+                    Some(o) => trail_finding(kind, t, path.as_deref())
+                        .severity(Severity::Info)
+                        .message(format!(
+                            "{message} Trail {} records them in every region, so management events are recorded.",
+                            o.cfg.name
+                        )),
+                };
+                out.push(f.evidence(ev));
             }
         }
         if t.cfg.log_validation == Some(false) {
@@ -2126,6 +2139,67 @@ mod tests {
             file_name,
             json,
         }
+    }
+
+    #[test]
+    fn data_events_trail_beside_a_management_trail_is_not_a_gap() {
+        // One multi-region trail records every management event; a second records S3 data
+        // events only. Management events are recorded: the second is noted, at info.
+        let data = trail(json!({
+            "Name": "s3-data",
+            "TrailARN": "arn:aws:cloudtrail:us-east-1:111122223333:trail/s3-data",
+            "IsMultiRegionTrail": false,
+            "HasCustomEventSelectors": true
+        }));
+        let a = analyze(
+            &[
+                file(
+                    "config/describe-trails.json",
+                    json!({ "trailList": [trail(json!({})), data] }),
+                ),
+                file(
+                    "config/get-event-selectors.s3-data.json",
+                    json!({
+                        "TrailARN": "arn:aws:cloudtrail:us-east-1:111122223333:trail/s3-data",
+                        "EventSelectors": [{"ReadWriteType": "All", "IncludeManagementEvents": false,
+                            "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3"]}]}]
+                    }),
+                ),
+                file(
+                    "config/get-event-selectors.management-events.json",
+                    json!({
+                        "TrailARN": "arn:aws:cloudtrail:us-east-1:111122223333:trail/management-events",
+                        "EventSelectors": [{"ReadWriteType": "All", "IncludeManagementEvents": true, "DataResources": []}]
+                    }),
+                ),
+            ],
+            None,
+        );
+        let f = find(&a.findings, Kind::ConfigManagementEventsExcluded);
+        assert_eq!(f.severity, Severity::Info, "{}", f.message);
+        assert!(f.message.contains("management-events records them"));
+        // The data trail alone (--trail) is judged on its own: no management events.
+        let a = analyze(
+            &[
+                file(
+                    "config/describe-trails.json",
+                    json!({ "trailList": [trail(json!({})), trail(json!({
+                    "Name": "s3-data",
+                    "TrailARN": "arn:aws:cloudtrail:us-east-1:111122223333:trail/s3-data",
+                    "HasCustomEventSelectors": true
+                }))] }),
+                ),
+                file(
+                    "config/get-event-selectors.s3-data.json",
+                    json!({
+                        "TrailARN": "arn:aws:cloudtrail:us-east-1:111122223333:trail/s3-data",
+                        "EventSelectors": [{"ReadWriteType": "All", "IncludeManagementEvents": false, "DataResources": []}]
+                    }),
+                ),
+            ],
+            Some("s3-data"),
+        );
+        assert!(above_info(&a.findings).contains(&Kind::ConfigManagementEventsExcluded));
     }
 
     #[test]

@@ -873,3 +873,30 @@ fn log_file_whose_next_digest_is_gone_is_unproven_not_injected() {
     assert!(!unref.is_empty());
     assert!(unref.iter().all(|f| f["severity"] == "low"), "{unref:?}");
 }
+
+#[test]
+fn bad_sidecar_on_an_authentic_digest_does_not_blame_the_next_digest() {
+    // Only the S3 metadata (sidecar) of a middle digest is altered: that digest fails its
+    // signature check (as `aws cloudtrail validate-logs` says), but the chain is intact:
+    // the next digest's hash link holds, and it is not "broken".
+    let d = tempfile::tempdir().unwrap();
+    let w = two_regions().write(d.path());
+    let mid = w.digests_of("us-east-1")[3].clone();
+    let sidecar = mid.sidecar.as_ref().unwrap();
+    let mut v: Value = serde_json::from_slice(&std::fs::read(sidecar).unwrap()).unwrap();
+    v["Metadata"]["signature"] = "ab".repeat(256).into();
+    std::fs::write(sidecar, serde_json::to_vec(&v).unwrap()).unwrap();
+    let (code, r) = run(&w, &[]);
+    assert_eq!(code, 1);
+    let bad = findings_of(&r, "digest_signature_invalid");
+    assert_eq!(bad.len(), 1, "{:?}", kinds_above_info(&r));
+    assert!(bad[0]["path"]
+        .as_str()
+        .unwrap()
+        .ends_with(mid.path.file_name().unwrap().to_str().unwrap()));
+    assert!(
+        findings_of(&r, "digest_chain_broken").is_empty(),
+        "{:?}",
+        kinds_above_info(&r)
+    );
+}
