@@ -191,6 +191,35 @@ impl Options {
                 });
             }
         }
+        // The same evidence read twice would count twice (and a file inside a folder given
+        // too would appear twice in the manifest under two names).
+        let real: Vec<(usize, PathBuf)> = a
+            .paths
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| Some((i, p.canonicalize().ok()?)))
+            .collect();
+        for (i, p) in &real {
+            for (j, q) in &real {
+                if i != j && p.starts_with(q) && (p != q || i > j) {
+                    return Err(Error::Argument {
+                        what: "input",
+                        value: a
+                            .paths
+                            .get(*i)
+                            .map(|x| x.display().to_string())
+                            .unwrap_or_default(),
+                        reason: format!(
+                            "it is already read as part of `{}`",
+                            a.paths
+                                .get(*j)
+                                .map(|x| x.display().to_string())
+                                .unwrap_or_default()
+                        ),
+                    });
+                }
+            }
+        }
         for out in a.json.iter().chain(&a.html) {
             check_output(out, &a.paths, a.force)?;
         }

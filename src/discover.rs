@@ -652,6 +652,16 @@ fn ingest_bytes(
             }
         }
         Need::Json => match serde_json::from_slice::<serde_json::Value>(&bytes) {
+            // An export named like one the tool reads, yet corrupt: the answer it would
+            // give (configuration, keys) is missing, which fails the run.
+            Err(e) if names_an_export(&name) => Item::Ignored(
+                entry("ignored"),
+                ignored_finding(
+                    &display,
+                    &format!("named like a configuration or key export, but not valid JSON ({e}): what it would prove is missing"),
+                    Severity::Medium,
+                ),
+            ),
             Err(e) => Item::Ignored(
                 entry("ignored"),
                 ignored_finding(&display, &format!("not valid JSON ({e})"), Severity::Info),
@@ -682,6 +692,23 @@ fn ingest_bytes(
     };
     progress.file_done();
     item
+}
+
+/// File names of the exports README asks for (`describe-trails.json`, `get-trail-status.NAME.json`,
+/// `list-public-keys.REGION.json`, Terraform state...).
+fn names_an_export(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    [
+        "describe-trails",
+        "get-trail",
+        "get-event-selectors",
+        "list-public-keys",
+        "describe-organization",
+        "terraform",
+        "tfstate",
+    ]
+    .iter()
+    .any(|p| name.contains(p))
 }
 
 fn sidecar_of(display: &str, bytes: &[u8]) -> std::result::Result<Sidecar, String> {

@@ -3,7 +3,7 @@
 //! one thing.
 
 use crate::common::*;
-use crate::fixture::{compact, gzip_bytes, read_json_gz};
+use crate::fixture::{compact, gzip_bytes, read_json_gz, truncate_file};
 use std::path::{Path, PathBuf};
 
 const WINDOW: [&str; 4] = [
@@ -416,4 +416,37 @@ fn planted_digest_dated_far_away_cannot_make_the_window_endless() {
         !findings_of(&r, "digest_signature_invalid").is_empty()
             || !findings_of(&r, "digest_signature_missing").is_empty()
     );
+}
+
+#[test]
+fn corrupt_configuration_export_fails_the_run() {
+    // A truncated describe-trails export: the configuration answer it holds is missing,
+    // which an auditor must see, not a quiet VERIFIED.
+    let (_d, b) = scenario_copy("clean");
+    let f = files_matching(&b, &["config/", "describe-trails"]).remove(0);
+    truncate_file(&f, 0.5);
+    let (code, r, _) = verify_json(&b, &WINDOW);
+    assert_eq!(code, 1, "{:?}", kinds_above_info(&r));
+    let bad = findings_of(&r, "input_ignored");
+    assert!(
+        bad.iter()
+            .any(|x| x["severity"] == "medium" && x["path"].as_str().unwrap().ends_with(&name(&f))),
+        "{bad:?}"
+    );
+}
+
+#[test]
+fn the_same_evidence_given_twice_is_refused() {
+    let (_d, b) = scenario_copy("clean");
+    for second in [b.clone(), b.join("keys")] {
+        let out = trailproof()
+            .arg("verify")
+            .arg(&b)
+            .arg(&second)
+            .arg("--quiet")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{second:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("already read as part of"));
+    }
 }
