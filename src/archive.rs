@@ -121,7 +121,7 @@ fn walk_tar<R: Read>(
     let mut ar = tar::Archive::new(reader);
     for entry in ar.entries()? {
         let mut entry = entry?;
-        let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let raw = crate::discover::name_of_bytes(&entry.path_bytes());
         let et = entry.header().entry_type();
         if et.is_dir() {
             continue;

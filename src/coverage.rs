@@ -284,6 +284,11 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
             .and_then(|v| v.iter().rev().find(|&&e| e <= c.start).copied());
         let from = before.unwrap_or(w0.min(c.start));
         if from < c.start {
+            // A window wholly inside a stop holds no digest, yet the chain's end before it
+            // and its restart after it are the evidence: a stop, not an uncovered region.
+            if from < w1 && c.start > w0 {
+                agg.entry(r.clone()).or_default().has_evidence_in_window = true;
+            }
             intervals
                 .entry(r.clone())
                 .or_default()

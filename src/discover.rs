@@ -240,10 +240,7 @@ pub fn discover(inputs: &[PathBuf], limits: Limits, progress: &Progress) -> Resu
                 read_archive(root, kind, &shown, limits, progress, &mut inv)?;
                 continue;
             }
-            let name = root
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
+            let name = root.file_name().map(name_of).unwrap_or_default();
             progress.add_total(meta.len());
             inv.absorb(ingest_path(
                 shown(&name),
@@ -267,11 +264,35 @@ pub fn discover(inputs: &[PathBuf], limits: Limits, progress: &Progress) -> Resu
     Ok(inv)
 }
 
+/// A file name as the report shows it: bytes that are not UTF-8 as `\xNN`, so that two
+/// names differing only there stay two names (a lossy `U+FFFD` would merge them).
+pub fn name_of(name: &std::ffi::OsStr) -> String {
+    #[cfg(unix)]
+    {
+        name_of_bytes(std::os::unix::ffi::OsStrExt::as_bytes(name))
+    }
+    #[cfg(not(unix))]
+    {
+        name.to_string_lossy().into_owned()
+    }
+}
+
+pub fn name_of_bytes(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
 fn relative(root: &Path, p: &Path) -> String {
     p.strip_prefix(root)
         .unwrap_or(p)
         .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .map(|c| name_of(c.as_os_str()))
         .collect::<Vec<_>>()
         .join("/")
 }

@@ -450,3 +450,32 @@ fn the_same_evidence_given_twice_is_refused() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("already read as part of"));
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn file_names_that_are_not_utf8_stay_distinct() {
+    // Two names differing only in a byte that is not UTF-8 must not merge into one
+    // U+FFFD name in the manifest and findings.
+    use std::os::unix::ffi::OsStrExt;
+    let (_d, b) = scenario_copy("clean");
+    for byte in [0xffu8, 0xfe] {
+        let bytes = [b'x', byte, b'.', b't', b'x', b't'];
+        std::fs::write(b.join(std::ffi::OsStr::from_bytes(&bytes)), [byte]).unwrap();
+    }
+    let (_, r, _) = verify_json(&b, &WINDOW);
+    let paths: Vec<&str> = r["inputs"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .filter(|p| p.starts_with('x'))
+        .collect();
+    assert_eq!(paths, ["x\\xfe.txt", "x\\xff.txt"]);
+    assert_eq!(
+        findings_of(&r, "input_ignored")
+            .iter()
+            .filter(|f| f["path"].as_str().unwrap().starts_with("x\\x"))
+            .count(),
+        2
+    );
+}

@@ -900,3 +900,19 @@ fn bad_sidecar_on_an_authentic_digest_does_not_blame_the_next_digest() {
         kinds_above_info(&r)
     );
 }
+
+#[test]
+fn window_wholly_inside_a_stop_is_a_stop_not_an_uncovered_region() {
+    // The chain's final digest before the window and its restart after it are the proof.
+    let (_d, b) = scenario_copy("stop_logging");
+    let (code, r) = verify_with(&b, &day("10:00", "11:00"));
+    assert_eq!(code, 1);
+    assert!(
+        findings_of(&r, "region_uncovered").is_empty(),
+        "{:?}",
+        kinds_above_info(&r)
+    );
+    let gaps = findings_of(&r, "coverage_gap");
+    assert_eq!(gaps.len(), 3);
+    assert!(gaps.iter().all(|g| g["cause"] == "logging_stopped"));
+}
