@@ -767,14 +767,13 @@ fn planted_log_file_inside_a_proven_stop_does_not_unprove_it() {
     assert_eq!(findings_of(&r, "log_unreferenced").len(), 1);
 }
 
-/// `--start`/`--end` for the conformance bundles' day.
+/// `--start`/`--end` within the conformance bundles' day (`24:00` is the next midnight).
 fn day(start: &str, end: &str) -> [String; 4] {
-    [
-        "--start".into(),
-        format!("2025-01-06T{start}:00Z"),
-        "--end".into(),
-        format!("2025-01-06T{end}:00Z"),
-    ]
+    let at = |hm: &str| match hm {
+        "24:00" => "2025-01-07T00:00:00Z".to_owned(),
+        _ => format!("2025-01-06T{hm}:00Z"),
+    };
+    ["--start".into(), at(start), "--end".into(), at(end)]
 }
 
 fn verify_with(b: &std::path::Path, args: &[String]) -> (i32, Value) {
@@ -837,10 +836,7 @@ fn newest_digest_deleted_with_its_log_file_left_is_digest_missing() {
     for f in files_matching(&b, &["/CloudTrail-Digest/us-east-1/", "20250107T004848Z"]) {
         std::fs::remove_file(f).unwrap();
     }
-    let (code, r) = verify_with(
-        &b,
-        &day("00:00", "23:00").map(|a| a.replace("06T23:00", "07T00:00")),
-    );
+    let (code, r) = verify_with(&b, &day("00:00", "24:00"));
     assert_eq!(code, 1);
     let gaps = findings_of(&r, "coverage_gap");
     assert_eq!(gaps.len(), 1, "{:?}", kinds_above_info(&r));
@@ -865,10 +861,7 @@ fn log_file_whose_next_digest_is_gone_is_unproven_not_injected() {
     {
         std::fs::remove_file(f).unwrap();
     }
-    let (_, r) = verify_with(
-        &b,
-        &day("00:00", "23:00").map(|a| a.replace("06T23:00", "07T00:00")),
-    );
+    let (_, r) = verify_with(&b, &day("00:00", "24:00"));
     let unref = findings_of(&r, "log_unreferenced");
     assert!(!unref.is_empty());
     assert!(unref.iter().all(|f| f["severity"] == "low"), "{unref:?}");
