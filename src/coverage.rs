@@ -336,12 +336,6 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
             proven_stops.get(region).map(Vec::as_slice).unwrap_or(&[]),
         );
         let chain_ends = ends.get(region).map(Vec::as_slice).unwrap_or(&[]);
-        for seg in &mut segs {
-            let (s, _, class) = *seg;
-            if class == Class::NoEvidence && chain_ends.contains(&s) && stop_proven(region, s) {
-                seg.2 = Class::Stopped;
-            }
-        }
         // Log files after this region's chain stops, while the trail status says digests
         // were still delivered over an hour later (each region gets one an hour): the
         // newest digests were deleted, though no later digest is left to name them. (With
@@ -350,6 +344,18 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
         let deleted_after = |s: i64, e: i64| {
             e == w1 && last_end == Some(s) && status_latest_digest.is_some_and(|t| t > s + HOUR)
         };
+        for seg in &mut segs {
+            let (s, e, class) = *seg;
+            // A stop, unless the status proves digests delivered after it: then what came
+            // later (a restart and its chain) was deleted.
+            if class == Class::NoEvidence
+                && chain_ends.contains(&s)
+                && stop_proven(region, s)
+                && !deleted_after(s, e)
+            {
+                seg.2 = Class::Stopped;
+            }
+        }
         if has_evidence {
             for &(s, e, class) in &segs {
                 let (cause, severity, why) = match class {

@@ -130,8 +130,12 @@ impl DigestFile {
     /// The period the digest covers: from its content, else from its name (end) and an hour.
     pub fn period(&self) -> (i64, i64) {
         match &self.content {
-            Ok(c) => (c.start, c.end),
-            Err(_) => (self.key.end - time::HOUR, self.key.end),
+            // A digest signed for another key (copied over this one from another region or
+            // hour) claims another period: where it was found, it stands for its key's hour.
+            Ok(c) if canonical_in(&c.object) == Some(self.key.canonical.as_str()) => {
+                (c.start, c.end)
+            }
+            _ => (self.key.end - time::HOUR, self.key.end),
         }
     }
 

@@ -677,9 +677,17 @@ fn stop_logging_just_before_the_window_still_explains_its_gaps() {
 fn only_a_stop_of_this_trail_explains_where_its_chain_ends() {
     // us-east-1's newest evidence is gone from an hourly (not final) digest on; a valid
     // StopLogging shortly before explains it only if it names the trail whose chain it is.
+    // (No LatestDigestDeliveryTime in the status: one after the chain's end would prove
+    // that later digests were delivered, and so deleted.)
     let gap_cause = |trail_arn: &str| {
         let d = tempfile::tempdir().unwrap();
-        let b = two_regions();
+        let b = two_regions().edit_config(|file, v| {
+            if file.contains("get-trail-status") {
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("LatestDigestDeliveryTime");
+                }
+            }
+        });
         let last_kept = b.start() + 5 * HOUR - 1200;
         let w = b
             .clone()
@@ -908,4 +916,68 @@ fn window_wholly_inside_a_stop_is_a_stop_not_an_uncovered_region() {
     let gaps = findings_of(&r, "coverage_gap");
     assert_eq!(gaps.len(), 3);
     assert!(gaps.iter().all(|g| g["cause"] == "logging_stopped"));
+}
+
+#[test]
+fn digest_copied_from_another_region_stands_for_its_own_hour() {
+    // us-west-2's digest copied over eu-west-1's: it is invalid there, and the hole it
+    // leaves is eu-west-1's own hour (unverified), not the hour the copy claims.
+    let (_d, b) = scenario_copy("clean");
+    let ours = files_matching(&b, &["/CloudTrail-Digest/eu-west-1/", "T125431Z.json.gz"])
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|e| e == "gz"))
+        .unwrap();
+    let theirs = files_matching(&b, &["/CloudTrail-Digest/us-west-2/", "T124637Z.json.gz"])
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|e| e == "gz"))
+        .unwrap();
+    std::fs::copy(&theirs, &ours).unwrap();
+    let sidecar = |p: &std::path::Path| {
+        p.with_file_name(format!(
+            "{}.head.json",
+            p.file_name().unwrap().to_string_lossy()
+        ))
+    };
+    std::fs::copy(sidecar(&theirs), sidecar(&ours)).unwrap();
+    let (code, r) = verify_with(&b, &day("00:00", "24:00"));
+    assert_eq!(code, 1);
+    assert_eq!(findings_of(&r, "digest_signature_invalid").len(), 1);
+    let gaps = findings_of(&r, "coverage_gap");
+    assert_eq!(gaps.len(), 1, "{:?}", kinds_above_info(&r));
+    assert_eq!(
+        (
+            gaps[0]["cause"].as_str(),
+            gaps[0]["start"].as_str(),
+            gaps[0]["end"].as_str()
+        ),
+        (
+            Some("unverified"),
+            Some("2025-01-06T11:54:31Z"),
+            Some("2025-01-06T12:54:31Z")
+        )
+    );
+}
+
+#[test]
+fn a_stop_the_trail_status_contradicts_is_evidence_gone() {
+    // The chains end with AWS's final digest, but the trail status says digests were
+    // delivered hours later: the restart and everything after it were deleted.
+    let d = tempfile::tempdir().unwrap();
+    let w = two_regions()
+        .stop_logging(ts("2025-03-01T02:20:00Z"), None)
+        .edit_config(|file, v| {
+            if file.contains("get-trail-status") {
+                v["LatestDigestDeliveryTime"] = "2025-03-01T08:30:00Z".into();
+            }
+        })
+        .write(d.path());
+    let (code, r) = run(&w, &[]);
+    assert_eq!(code, 1);
+    let gaps = findings_of(&r, "coverage_gap");
+    assert_eq!(gaps.len(), 2, "{:?}", kinds_above_info(&r));
+    assert!(
+        gaps.iter()
+            .all(|g| g["cause"] == "no_evidence" && g["severity"] == "high"),
+        "{gaps:?}"
+    );
 }
