@@ -162,7 +162,10 @@ impl Options {
         }
         // Checked here, not silently ignored where the report reads it: a typo would
         // otherwise stamp the report with the wall clock or 1970.
-        if let Ok(v) = std::env::var("SOURCE_DATE_EPOCH") {
+        if let Some(v) = std::env::var("SOURCE_DATE_EPOCH")
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+        {
             if !v
                 .trim()
                 .parse::<i64>()
@@ -200,6 +203,13 @@ impl Options {
             .filter_map(|(i, p)| Some((i, p.canonicalize().ok()?)))
             .collect();
         for (i, p) in &real {
+            // An archive inside a folder also given is not read by the folder's walk.
+            if p.is_file()
+                && crate::archive::kind_of(p).is_some()
+                && real.iter().any(|(_, q)| q != p)
+            {
+                continue;
+            }
             for (j, q) in &real {
                 if i != j && p.starts_with(q) && (p != q || i > j) {
                     return Err(Error::Argument {
@@ -264,24 +274,39 @@ fn check_output(out: &Path, inputs: &[PathBuf], force: bool) -> Result<()> {
         output: out.to_path_buf(),
         input: input.to_path_buf(),
     };
-    // A link may point anywhere, into the evidence too, dangling or not: never write
-    // through one (`--force` replaces files, not what links point at).
-    if out
+    // A link may point anywhere, into the evidence too: judge where it leads (`/dev/stdout`
+    // is fine), and refuse one that leads nowhere yet (it would create its target).
+    let is_link = out
         .symlink_metadata()
-        .is_ok_and(|m| m.file_type().is_symlink())
-    {
-        return Err(Error::Argument {
+        .is_ok_and(|m| m.file_type().is_symlink());
+    let resolved = match (is_link, out.canonicalize()) {
+        (true, Ok(t)) => Some(t),
+        // `/dev/stdout` on a pipe leads to `pipe:[N]`: it exists, yet has no path.
+        (true, Err(_)) if std::fs::metadata(out).is_ok() => None,
+        (true, Err(_)) => return Err(Error::Argument {
             what: "output",
             value: out.display().to_string(),
-            reason: "it is a symbolic link; trailproof does not write through links".into(),
-        });
-    }
+            reason:
+                "it is a symbolic link to nothing; trailproof does not create files through links"
+                    .into(),
+        }),
+        (false, _) => None,
+    };
     let parent = out
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    if let (Ok(parent), Some(name)) = (parent.canonicalize(), out.file_name()) {
-        let target = parent.join(name);
+    let target = match resolved {
+        Some(t) => Some(t),
+        None if is_link => None,
+        None => parent
+            .canonicalize()
+            .ok()
+            .zip(out.file_name())
+            .map(|(p, name)| p.join(name)),
+    };
+    if let Some(target) = target {
+        let parent = target.parent().unwrap_or(&target).to_path_buf();
         for input in inputs {
             if let Ok(inp) = input.canonicalize() {
                 if parent.starts_with(&inp) || target == inp {

@@ -286,7 +286,7 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
         if from < c.start {
             // A window wholly inside a stop holds no digest, yet the chain's end before it
             // and its restart after it are the evidence: a stop, not an uncovered region.
-            if from < w1 && c.start > w0 {
+            if before.is_some() && from < w1 && c.start > w0 {
                 agg.entry(r.clone()).or_default().has_evidence_in_window = true;
             }
             intervals

@@ -264,12 +264,13 @@ pub fn discover(inputs: &[PathBuf], limits: Limits, progress: &Progress) -> Resu
     Ok(inv)
 }
 
-/// A file name as the report shows it: bytes that are not UTF-8 as `\xNN`, so that two
-/// names differing only there stay two names (a lossy `U+FFFD` would merge them).
+/// A file name as the report shows it: bytes that are not UTF-8 as `\xNN`, and `\` as
+/// `\\`, so that two names stay two names (a lossy `U+FFFD` would merge them, and an
+/// unescaped `\` would let a name spelling `\xff` pass for one holding 0xFF).
 pub fn name_of(name: &std::ffi::OsStr) -> String {
     #[cfg(unix)]
     {
-        name_of_bytes(std::os::unix::ffi::OsStrExt::as_bytes(name))
+        escaped(std::os::unix::ffi::OsStrExt::as_bytes(name), true)
     }
     #[cfg(not(unix))]
     {
@@ -277,10 +278,20 @@ pub fn name_of(name: &std::ffi::OsStr) -> String {
     }
 }
 
+/// An archive entry's name: bytes that are not UTF-8 as `\xNN`. (`\` is left alone: it
+/// is a folder separator in archives written on Windows, which `archive` normalises.)
 pub fn name_of_bytes(bytes: &[u8]) -> String {
+    escaped(bytes, false)
+}
+
+fn escaped(bytes: &[u8], backslash: bool) -> String {
     let mut out = String::with_capacity(bytes.len());
     for chunk in bytes.utf8_chunks() {
-        out.push_str(chunk.valid());
+        if backslash {
+            out.push_str(&chunk.valid().replace('\\', "\\\\"));
+        } else {
+            out.push_str(chunk.valid());
+        }
         for b in chunk.invalid() {
             out.push_str(&format!("\\x{b:02x}"));
         }
@@ -672,7 +683,9 @@ fn ingest_bytes(
                 )
             }
         }
-        Need::Json => match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        // A UTF-8 byte-order mark (Windows PowerShell writes one) is not JSON, but no reason
+        // to lose the export.
+        Need::Json => match serde_json::from_slice::<serde_json::Value>(without_bom(&bytes)) {
             // An export named like one the tool reads, yet corrupt: the answer it would
             // give (configuration, keys) is missing, which fails the run.
             Err(e) if names_an_export(&name) => Item::Ignored(
@@ -732,8 +745,12 @@ fn names_an_export(name: &str) -> bool {
     .any(|p| name.contains(p))
 }
 
+fn without_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
+}
+
 fn sidecar_of(display: &str, bytes: &[u8]) -> std::result::Result<Sidecar, String> {
-    let json: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+    let json: serde_json::Value = serde_json::from_slice(without_bom(bytes)).map_err(|e| {
         format!("signature sidecar is not valid JSON ({e}); the digest's signature is taken from the next digest if there is one")
     })?;
     // S3 user metadata keys are case-insensitive; the CLI prints them lower-case.

@@ -32,7 +32,7 @@ pub enum Error {
     },
     #[error("cannot start worker threads: {0}")]
     Threads(String),
-    #[error("the window from {start} to {end} is longer than ten years")]
+    #[error("the window from {start} to {end} is longer than twenty years")]
     WindowTooLong { start: String, end: String },
 }
 

@@ -59,28 +59,36 @@ fn run(args: trailproof::cli::Args) -> trailproof::Result<u8> {
 }
 
 /// Write a report file; never replace an existing one without `--force`. `--force`
-/// removes the old file and creates a new one exclusively (`create_new` follows no link),
-/// so a link planted where the report goes is replaced, never written through.
+/// removes an old regular file and creates a new one exclusively (`create_new` follows no
+/// link), so a link planted there after the arguments were checked is never written
+/// through. Anything else that is there (`/dev/stdout`, a pipe, a link `cli` checked)
+/// is written to as it is.
 fn write_new(path: &std::path::Path, bytes: &[u8], force: bool) -> trailproof::Result<()> {
-    if force && path.symlink_metadata().is_ok() {
-        std::fs::remove_file(path).map_err(|e| trailproof::Error::OutputWrite {
-            path: path.to_path_buf(),
-            source: e,
-        })?;
-    }
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists => {
-                trailproof::Error::OutputExists(path.to_path_buf())
-            }
-            _ => trailproof::Error::OutputWrite {
+    let meta = path.symlink_metadata().ok();
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true);
+    match meta {
+        Some(m) if force && m.file_type().is_file() => {
+            std::fs::remove_file(path).map_err(|e| trailproof::Error::OutputWrite {
                 path: path.to_path_buf(),
                 source: e,
-            },
-        })?;
+            })?;
+            o.create_new(true);
+        }
+        Some(_) if force => {
+            o.truncate(true);
+        }
+        _ => {
+            o.create_new(true);
+        }
+    }
+    let mut f = o.open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => trailproof::Error::OutputExists(path.to_path_buf()),
+        _ => trailproof::Error::OutputWrite {
+            path: path.to_path_buf(),
+            source: e,
+        },
+    })?;
     f.write_all(bytes)
         .map_err(|e| trailproof::Error::OutputWrite {
             path: path.to_path_buf(),

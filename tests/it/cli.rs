@@ -141,7 +141,7 @@ fn outputs_never_reach_the_evidence_even_with_force() {
     let link = d.path().join("report.json");
     std::os::unix::fs::symlink(&victim, &link).unwrap();
     let err = refused(&["--json".as_ref(), link.as_os_str()], &[&b], "link");
-    assert!(err.contains("symbolic link"), "{err}");
+    assert!(err.contains("never writes into the evidence"), "{err}");
     let dangling = d.path().join("report2.json");
     std::os::unix::fs::symlink(b.join("new.json"), &dangling).unwrap();
     refused(
@@ -169,6 +169,16 @@ fn outputs_never_reach_the_evidence_even_with_force() {
         "same file",
     );
     assert_eq!(std::fs::read(&victim).unwrap(), before);
+    // A link that leads outside the evidence, such as /dev/stdout, is written through.
+    let out = trailproof()
+        .arg("verify")
+        .arg(&b)
+        .args(WINDOW)
+        .args(["--json", "/dev/stdout", "--force", "--quiet"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"schema_version\""));
 }
 
 #[test]

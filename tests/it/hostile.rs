@@ -406,7 +406,7 @@ fn planted_digest_dated_far_away_cannot_make_the_window_endless() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("longer than ten years") && err.contains("--start"),
+        err.contains("longer than twenty years") && err.contains("--start"),
         "{err}"
     );
     // With a window, the planted digest is one more finding, and the run completes.
@@ -438,6 +438,25 @@ fn corrupt_configuration_export_fails_the_run() {
 #[test]
 fn the_same_evidence_given_twice_is_refused() {
     let (_d, b) = scenario_copy("clean");
+    // An archive inside a folder also given is read as an archive, which the folder's walk
+    // does not do: that pair is accepted.
+    let tgz = b.parent().unwrap().join("outer").join("bundle.tar.gz");
+    std::fs::create_dir_all(tgz.parent().unwrap()).unwrap();
+    tar_with(&b, &tgz, |_| {});
+    let out = trailproof()
+        .arg("verify")
+        .arg(tgz.parent().unwrap())
+        .arg(&tgz)
+        .args(WINDOW)
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for second in [b.clone(), b.join("keys")] {
         let out = trailproof()
             .arg("verify")
@@ -462,6 +481,8 @@ fn file_names_that_are_not_utf8_stay_distinct() {
         let bytes = [b'x', byte, b'.', b't', b'x', b't'];
         std::fs::write(b.join(std::ffi::OsStr::from_bytes(&bytes)), [byte]).unwrap();
     }
+    // A name that spells the escape itself stays apart too.
+    std::fs::write(b.join("x\\xff.txt"), b"spelled").unwrap();
     let (_, r, _) = verify_json(&b, &WINDOW);
     let paths: Vec<&str> = r["inputs"]["files"]
         .as_array()
@@ -470,12 +491,33 @@ fn file_names_that_are_not_utf8_stay_distinct() {
         .map(|f| f["path"].as_str().unwrap())
         .filter(|p| p.starts_with('x'))
         .collect();
-    assert_eq!(paths, ["x\\xfe.txt", "x\\xff.txt"]);
+    assert_eq!(paths, ["x\\\\xff.txt", "x\\xfe.txt", "x\\xff.txt"]);
     assert_eq!(
         findings_of(&r, "input_ignored")
             .iter()
-            .filter(|f| f["path"].as_str().unwrap().starts_with("x\\x"))
+            .filter(|f| f["path"].as_str().unwrap().starts_with("x\\"))
             .count(),
-        2
+        3
     );
+}
+
+#[test]
+fn export_with_a_byte_order_mark_is_read() {
+    // Windows PowerShell writes a UTF-8 BOM before what `aws ... > file` prints.
+    let (_d, b) = scenario_copy("config_not_logging");
+    for f in files_matching(&b, &["config/"]) {
+        let mut bytes = b"\xEF\xBB\xBF".to_vec();
+        bytes.extend(std::fs::read(&f).unwrap());
+        std::fs::write(&f, bytes).unwrap();
+    }
+    let (_, r, _) = verify_json(&b, &WINDOW);
+    assert_eq!(
+        findings_of(&r, "config_not_logging").len(),
+        1,
+        "{:?}",
+        kinds_above_info(&r)
+    );
+    assert!(findings_of(&r, "input_ignored")
+        .iter()
+        .all(|f| f["severity"] == "info"));
 }

@@ -772,7 +772,12 @@ fn planted_log_file_inside_a_proven_stop_does_not_unprove_it() {
             .collect();
         assert_eq!(causes, ["logging_stopped"], "{region}");
     }
-    assert_eq!(findings_of(&r, "log_unreferenced").len(), 1);
+    let planted = findings_of(&r, "log_unreferenced");
+    assert_eq!(planted.len(), 1);
+    assert_eq!(
+        planted[0]["severity"], "high",
+        "AWS delivers nothing during a proven stop"
+    );
 }
 
 /// `--start`/`--end` within the conformance bundles' day (`24:00` is the next midnight).
@@ -979,5 +984,48 @@ fn a_stop_the_trail_status_contradicts_is_evidence_gone() {
         gaps.iter()
             .all(|g| g["cause"] == "no_evidence" && g["severity"] == "high"),
         "{gaps:?}"
+    );
+}
+
+#[test]
+fn planted_log_file_keyed_in_a_digests_last_minutes_is_injected() {
+    // Keyed 23:45, it would reach S3 before the next digest's start or within it: both
+    // are verified and neither lists it.
+    let (_d, b) = scenario_copy("clean");
+    let real = files_matching(&b, &["/CloudTrail/us-east-1/", "20250106T2340Z"]).remove(0);
+    let planted = real.with_file_name(
+        "111122223333_CloudTrail_us-east-1_20250106T2345Z_ZZZZbbbbCCCCdddd.json.gz",
+    );
+    std::fs::copy(&real, &planted).unwrap();
+    let (code, r) = verify_with(&b, &day("00:00", "24:00"));
+    assert_eq!(code, 1);
+    let f = findings_of(&r, "log_unreferenced");
+    assert_eq!(f.len(), 1, "{:?}", kinds_above_info(&r));
+    assert_eq!(f[0]["severity"], "high");
+}
+
+#[test]
+fn window_before_a_chains_first_digest_is_uncovered_not_stopped() {
+    // Nothing before the bundle's first digest: no chain end, no final digest, no stop.
+    let (_d, b) = scenario_copy("clean");
+    let (_, r, _) = verify_json(
+        &b,
+        &[
+            "--start",
+            "2025-01-05T00:00:00Z",
+            "--end",
+            "2025-01-05T12:00:00Z",
+        ],
+    );
+    assert_eq!(
+        findings_of(&r, "region_uncovered").len(),
+        3,
+        "{:?}",
+        kinds_above_info(&r)
+    );
+    assert!(
+        findings_of(&r, "coverage_gap").is_empty(),
+        "{:?}",
+        kinds_above_info(&r)
     );
 }
