@@ -240,10 +240,11 @@ pub fn discover(inputs: &[PathBuf], limits: Limits, progress: &Progress) -> Resu
                 read_archive(root, kind, &shown, limits, progress, &mut inv)?;
                 continue;
             }
-            let name = root.file_name().map(name_of).unwrap_or_default();
+            // A single file is named as given: its folders are what tell a log or digest
+            // key (`…/AWSLogs/ACCOUNT/CloudTrail/…`), and the path is one that exists.
             progress.add_total(meta.len());
             inv.absorb(ingest_path(
-                shown(&name),
+                label.clone(),
                 root,
                 meta.len(),
                 limits,

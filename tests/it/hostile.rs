@@ -521,3 +521,17 @@ fn export_with_a_byte_order_mark_is_read() {
         .iter()
         .all(|f| f["severity"] == "info"));
 }
+
+#[test]
+fn a_log_file_given_on_its_own_is_recognised_by_its_path() {
+    // Its folders (`…/AWSLogs/ACCOUNT/CloudTrail/REGION/…`) tell it is a log file; the
+    // report names it as given, a path that exists.
+    let (_d, b) = scenario_copy("clean");
+    let log = a_listed_log(&b);
+    let (_, r, _) = verify_json(&log, &[]);
+    assert_eq!(r["summary"]["log_files"], 1, "{:?}", kinds_above_info(&r));
+    let files = r["inputs"]["files"].as_array().unwrap();
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0]["path"].as_str().unwrap(), log.to_string_lossy());
+    assert_eq!(files[0]["role"], "log");
+}
