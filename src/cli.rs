@@ -204,14 +204,11 @@ impl Options {
             .collect();
         for (i, p) in &real {
             // An archive inside a folder also given is not read by the folder's walk.
-            if p.is_file()
-                && crate::archive::kind_of(p).is_some()
-                && real.iter().any(|(_, q)| q != p)
-            {
-                continue;
-            }
+            let archive = p.is_file() && crate::archive::kind_of(p).is_some();
             for (j, q) in &real {
-                if i != j && p.starts_with(q) && (p != q || i > j) {
+                let twice = p == q && i > j;
+                let inside = p != q && p.starts_with(q) && !archive;
+                if twice || inside {
                     return Err(Error::Argument {
                         what: "input",
                         value: a
