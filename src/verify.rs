@@ -251,9 +251,9 @@ pub fn check(
         if named_unverified.contains(item.canonical()) {
             continue;
         }
-        // Covered from its key's minute to well after it: a file reaches S3 minutes after
-        // the minute its key names, so AWS may list it in the next digest; when that one
-        // is gone, the file is unproven, not injected.
+        // Covered at its key's minute and `DELIVERY_DELAY` later: a file reaches S3 minutes
+        // after the minute its key names, so AWS may list it in the next digest; when that
+        // one is gone, the file is unproven, not injected.
         let periods = verified_periods.get(&(&*k.base.account, &*k.region));
         let covered_at =
             |t: i64| periods.is_some_and(|ps| ps.iter().any(|&(s, e)| s <= t && t < e));
