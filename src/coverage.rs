@@ -219,11 +219,8 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
             .entry(r.clone())
             .or_default()
             .insert(&d.key.trail);
-        if let Ok(c) = &d.content {
-            let short = c.end - c.start < HOUR - 60;
-            if d.status.is_verified() && !d.key.backfill && !c.starts_chain() && short {
-                final_ends.insert((r.clone(), c.end));
-            }
+        if d.is_verified_final() {
+            final_ends.insert((r.clone(), e));
         }
         let class = if d.status.is_verified() {
             Class::Verified

@@ -132,11 +132,28 @@ impl DigestFile {
         match &self.content {
             // A digest signed for another key (copied over this one from another region or
             // hour) claims another period: where it was found, it stands for its key's hour.
-            Ok(c) if canonical_in(&c.object) == Some(self.key.canonical.as_str()) => {
-                (c.start, c.end)
-            }
+            Ok(c) if self.found_where_signed() => (c.start, c.end),
             _ => (self.key.end - time::HOUR, self.key.end),
         }
+    }
+
+    /// Its signed `digestS3Object` names the key it was found at. A digest found elsewhere
+    /// was moved (`aws cloudtrail validate-logs`: "moved from its original location").
+    pub fn found_where_signed(&self) -> bool {
+        self.content
+            .as_ref()
+            .is_ok_and(|c| canonical_in(&c.object) == Some(self.key.canonical.as_str()))
+    }
+
+    /// The short digest AWS delivers when logging stops, verified: a proof of the stop.
+    /// (Not a chain's first digest, not a backfill, under an hour less a minute.)
+    pub fn is_verified_final(&self) -> bool {
+        self.status.is_verified()
+            && !self.key.backfill
+            && self
+                .content
+                .as_ref()
+                .is_ok_and(|c| !c.starts_chain() && c.end - c.start < time::HOUR - 60)
     }
 
     /// A finding about this digest: its account, region, trail, path and period.
@@ -311,7 +328,7 @@ fn verify_one(d: &DigestFile, next: Option<&str>, ring: &KeyRing) -> Status {
     // The signed `digestS3Object` says where AWS put this digest. Found under another key
     // (another region's, account's or hour's digest copied over this one), it proves nothing
     // here, however good its signature; `aws cloudtrail validate-logs` rejects it too.
-    if canonical_in(&c.object) != Some(d.key.canonical.as_str()) {
+    if !d.found_where_signed() {
         return Status::Invalid(format!(
             "it was signed as `{}`, not the key it was found at: moved from its original location",
             c.object

@@ -186,14 +186,8 @@ pub fn check(
     // Proven stops: from a verified short final digest (AWS delivers one when logging
     // stops) to its chain's restart. AWS delivers nothing in between, so a file keyed there
     // was planted, as surely as one a verified digest covers and does not list.
-    for d in digests
-        .iter()
-        .filter(|d| d.status.is_verified() && !d.key.backfill)
-    {
+    for d in digests.iter().filter(|d| d.is_verified_final()) {
         let Ok(c) = &d.content else { continue };
-        if c.starts_chain() || c.end - c.start >= time::HOUR - 60 {
-            continue;
-        }
         let restart = digests
             .iter()
             .filter(|r| {
