@@ -86,10 +86,25 @@ pub struct Args {
     /// Largest size a single log or digest file may inflate to, in MiB (decompression bombs).
     #[arg(long = "max-inflate-mib", value_name = "MIB", default_value_t = 512)]
     pub max_inflate_mib: u64,
+    /// Memory for per-file records (manifest, log files, digest listings), in MiB; past
+    /// it they are sorted into temporary files. Decimals allowed.
+    #[arg(long = "memory-mib", value_name = "MIB", default_value_t = DEFAULT_MEMORY_MIB)]
+    pub memory_mib: f64,
+    /// Folder for those temporary files (default: TMPDIR, else the system's). Never an input.
+    #[arg(long = "temp-dir", value_name = "DIR")]
+    pub temp_dir: Option<PathBuf>,
     /// Replace an existing output file.
     #[arg(long)]
     pub force: bool,
 }
+
+/// Default `--memory-mib`: about 10,000 log files' records stay in memory (most bundles
+/// never touch disk); past that, writing a record out (a few hundred bytes) costs far less
+/// than reading the log file it describes (hundreds of KB), so a bigger budget buys no speed.
+pub const DEFAULT_MEMORY_MIB: f64 = 4.0;
+
+/// The sorted record streams that share `--memory-mib` (`spill.rs`).
+const STREAMS: usize = 4;
 
 /// The typed options every stage reads.
 #[derive(Debug, Clone)]
@@ -110,6 +125,8 @@ pub struct Options {
     pub progress: bool,
     pub threads: Option<usize>,
     pub max_inflate: u64,
+    /// Each sorted stream's memory and temporary folder.
+    pub budget: crate::spill::Budget,
     pub force: bool,
 }
 
@@ -185,6 +202,29 @@ impl Options {
                 reason: "must be at least 1".into(),
             });
         }
+        if !(a.memory_mib.is_finite() && a.memory_mib > 0.0) {
+            return Err(Error::Argument {
+                what: "--memory-mib",
+                value: a.memory_mib.to_string(),
+                reason: "a positive number of MiB".into(),
+            });
+        }
+        let temp_dir = a.temp_dir.clone().unwrap_or_else(std::env::temp_dir);
+        // Temporary files are written there: never into the evidence.
+        if let Ok(t) = temp_dir.canonicalize() {
+            for input in &a.paths {
+                if input.canonicalize().is_ok_and(|i| t.starts_with(&i)) {
+                    return Err(Error::Argument {
+                        what: "--temp-dir",
+                        value: temp_dir.display().to_string(),
+                        reason: format!(
+                            "it is inside input `{}`: trailproof never writes into the evidence",
+                            input.display()
+                        ),
+                    });
+                }
+            }
+        }
         for acct in &a.account {
             if acct.len() != 12 || !acct.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(Error::Argument {
@@ -256,6 +296,11 @@ impl Options {
             progress: !a.no_progress && !a.quiet,
             threads: a.threads,
             max_inflate: a.max_inflate_mib.saturating_mul(1 << 20),
+            budget: crate::spill::Budget {
+                dir: temp_dir,
+                // Saturating: a huge value means "all in memory".
+                bytes: (a.memory_mib * f64::from(1u32 << 20) / STREAMS as f64) as usize,
+            },
             force: a.force,
         })
     }

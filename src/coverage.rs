@@ -19,15 +19,15 @@
 use crate::chain::MissingDigest;
 use crate::config::{ConfigAnalysis, ManagementEvents};
 use crate::digest::DigestFile;
-use crate::discover::{LogItem, Source};
+use crate::discover::{LogItem, NotableAt, Source};
 use crate::findings::{Evidence, Finding, GapCause, Kind, Severity};
-use crate::hash::Sha256Hash;
 use crate::logfile::{HourCount, Notable};
 use crate::s3key::LogKey;
 use crate::time::{self, HOUR};
 use crate::verify::LogStatus;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// What the digests say about one hour of one region.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -100,8 +100,8 @@ pub struct Inputs<'a> {
     pub window: (i64, i64),
     pub digests: &'a [DigestFile],
     pub missing: &'a [MissingDigest],
-    pub logs: &'a [LogItem],
-    pub statuses: &'a [LogStatus],
+    /// Events that weaken logging, by the path of the file that holds them.
+    pub notable: &'a [NotableAt],
     pub listed_per_hour: &'a BTreeMap<(String, String, i64), u64>,
     pub config: &'a ConfigAnalysis,
     /// Regions named by public-key exports.
@@ -127,40 +127,107 @@ struct Agg {
     verified: BTreeMap<i64, HourCount>,
     present: BTreeMap<i64, u64>,
     valid: BTreeMap<i64, u64>,
-    log_times: Vec<i64>,
-    /// The event spans of the log files, by start.
-    event_spans: Vec<(i64, i64)>,
+    /// The minutes log files were delivered at (keys name minutes: at most 60 an hour).
+    log_times: BTreeSet<i64>,
+    /// Where the log files' events fall, merged.
+    event_spans: Spans,
     has_evidence_in_window: bool,
+}
+
+/// A union of closed time spans, kept merged: "does any file's events overlap [a, b)"
+/// needs only the union, which does not grow with the number of files.
+#[derive(Default)]
+struct Spans(BTreeMap<i64, i64>);
+
+impl Spans {
+    fn insert(&mut self, (mut s, mut e): (i64, i64)) {
+        // Every span that overlaps or touches [s, e] is merged into it.
+        let touching: Vec<(i64, i64)> = self
+            .0
+            .range(..=e)
+            .rev()
+            .take_while(|&(_, &end)| end >= s)
+            .map(|(&a, &b)| (a, b))
+            .collect();
+        for (a, b) in touching {
+            self.0.remove(&a);
+            s = s.min(a);
+            e = e.max(b);
+        }
+        self.0.insert(s, e);
+    }
+
+    /// Some span [s, e] has s < b and e >= a.
+    fn overlaps(&self, a: i64, b: i64) -> bool {
+        // Merged spans are disjoint, so the last one starting before `b` ends last.
+        self.0.range(..b).next_back().is_some_and(|(_, &e)| e >= a)
+    }
 }
 
 type Region = (String, String);
 
-pub fn compute(inp: &Inputs<'_>) -> Coverage {
-    let (w0, w1) = inp.window;
-    let mut cov = Coverage::default();
-    let mut agg: BTreeMap<Region, Agg> = BTreeMap::new();
-    // With whether the log file holding it is valid (listed by a verified digest, hash equal).
-    let mut notable: Vec<(&Notable, &Source, &LogKey, bool)> = Vec::new();
+/// What coverage needs from the log files, folded in one file at a time as verification
+/// joins them with the digests: per-hour counts, never a list of files.
+#[derive(Default)]
+pub struct LogFold {
+    window: (i64, i64),
+    agg: BTreeMap<Region, Agg>,
+    events: u64,
+    management_events: u64,
+    verified_events: u64,
+    verified_management_events: u64,
+    duplicate_log_files: u64,
+    /// Whether each file holding a notable event is valid; `None` for a duplicate (its
+    /// events are counted once, with the first copy).
+    notable_valid: BTreeMap<Arc<str>, Option<bool>>,
+    pub log_files: u64,
+    pub log_files_valid: u64,
+    pub log_files_unreadable: u64,
+    pub inflated_bytes: u64,
+    pub newest_log_time: Option<i64>,
+    /// Regions with a log file delivered inside the window.
+    pub log_regions_in_window: BTreeSet<String>,
+}
 
-    // Log files: a duplicate delivery (same inflated bytes twice) counts once.
-    let mut seen: HashSet<Sha256Hash> = HashSet::new();
-    for (i, item) in inp.logs.iter().enumerate() {
-        let Some(st) = inp.statuses.get(i) else {
-            continue;
-        };
-        let (src, k, r) = (&item.src, &item.key, &item.result);
-        if let Some(sha) = r.sha256 {
-            if !seen.insert(sha) {
-                cov.duplicate_log_files += 1;
-                continue;
-            }
+impl LogFold {
+    pub fn new(window: (i64, i64), notable: &[NotableAt]) -> Self {
+        LogFold {
+            window,
+            notable_valid: notable
+                .iter()
+                .map(|n| (n.src.display.clone(), None))
+                .collect(),
+            ..LogFold::default()
         }
-        let a = agg
+    }
+
+    /// One log file, with what the digests said of it; `duplicate` when an earlier file
+    /// holds the same bytes (a duplicate delivery counts once).
+    pub fn add(&mut self, item: &LogItem, st: LogStatus, duplicate: bool) {
+        let (w0, w1) = self.window;
+        let (k, r) = (&item.key, &item.result);
+        self.log_files += 1;
+        self.inflated_bytes += r.inflated_size;
+        self.log_files_valid += u64::from(st.valid);
+        self.log_files_unreadable += u64::from(r.error.is_some());
+        self.newest_log_time = self.newest_log_time.max(Some(k.time));
+        if k.time >= w0 && k.time < w1 {
+            self.log_regions_in_window.insert(k.region.to_string());
+        }
+        if duplicate {
+            self.duplicate_log_files += 1;
+            return;
+        }
+        if let Some(v) = self.notable_valid.get_mut(&*item.src.display) {
+            *v = Some(st.valid);
+        }
+        let a = self
+            .agg
             .entry((k.base.account.to_string(), k.region.to_string()))
             .or_default();
-        a.log_times.push(k.time);
+        a.log_times.insert(k.time);
         if let (Some(span), None) = (r.event_span, &r.error) {
-            a.event_spans.push(span);
+            a.event_spans.insert(span);
         }
         if k.time >= w0 && k.time < w1 {
             a.has_evidence_in_window = true;
@@ -170,7 +237,7 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
             }
         }
         if r.error.is_some() {
-            continue;
+            return;
         }
         for &(h, c) in &r.hours {
             if h + HOUR <= w0 || h >= w1 {
@@ -179,28 +246,42 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
             let e = a.all.entry(h).or_default();
             e.events += c.events;
             e.management += c.management;
-            cov.events += c.events;
-            cov.management_events += c.management;
+            self.events += c.events;
+            self.management_events += c.management;
             if st.valid {
                 let v = a.verified.entry(h).or_default();
                 v.events += c.events;
                 v.management += c.management;
-                cov.verified_events += c.events;
-                cov.verified_management_events += c.management;
-            }
-        }
-        // Up to two hours before the window too: a StopLogging just before it is the
-        // proof of a stop gap inside it (reported only as that proof, not as a finding).
-        for n in &r.notable {
-            if n.time >= w0 - 2 * HOUR && n.time < w1 {
-                notable.push((n, src, k, st.valid));
+                self.verified_events += c.events;
+                self.verified_management_events += c.management;
             }
         }
     }
-    for a in agg.values_mut() {
-        a.log_times.sort_unstable();
-        a.event_spans.sort_unstable();
-    }
+}
+
+pub fn compute(inp: &Inputs<'_>, logs: LogFold) -> Coverage {
+    let (w0, w1) = inp.window;
+    let mut cov = Coverage {
+        events: logs.events,
+        management_events: logs.management_events,
+        verified_events: logs.verified_events,
+        verified_management_events: logs.verified_management_events,
+        duplicate_log_files: logs.duplicate_log_files,
+        ..Coverage::default()
+    };
+    let mut agg = logs.agg;
+    // With whether the log file holding it is valid (listed by a verified digest, hash equal).
+    // Up to two hours before the window too: a StopLogging just before it is the proof of
+    // a stop gap inside it (reported only as that proof, not as a finding).
+    let notable: Vec<(&Notable, &Source, &LogKey, bool)> = inp
+        .notable
+        .iter()
+        .filter(|n| n.notable.time >= w0 - 2 * HOUR && n.notable.time < w1)
+        .filter_map(|n| {
+            let valid = (*logs.notable_valid.get(&n.src.display)?)?;
+            Some((&n.notable, &n.src, &n.key, valid))
+        })
+        .collect();
 
     // Digest intervals per region, and the trails whose chains they are.
     let mut intervals: BTreeMap<Region, Vec<(i64, i64, Class)>> = BTreeMap::new();
@@ -328,8 +409,8 @@ pub fn compute(inp: &Inputs<'_>) -> Coverage {
         let mut segs = segments(
             inp.window,
             intervals.get(region).map(Vec::as_slice).unwrap_or(&[]),
-            a.map(|a| a.log_times.as_slice()).unwrap_or(&[]),
-            a.map(|a| a.event_spans.as_slice()).unwrap_or(&[]),
+            a.map(|a| &a.log_times),
+            a.map(|a| &a.event_spans),
             proven_stops.get(region).map(Vec::as_slice).unwrap_or(&[]),
         );
         let chain_ends = ends.get(region).map(Vec::as_slice).unwrap_or(&[]);
@@ -662,7 +743,7 @@ fn log_buckets(inp: &Inputs<'_>) -> BTreeSet<String> {
     for d in inp.digests {
         if let Ok(c) = &d.content {
             b.insert(c.bucket.clone());
-            b.extend(c.log_files.iter().map(|l| l.bucket.to_string()));
+            b.extend(c.log_buckets.iter().cloned());
         }
     }
     b
@@ -724,25 +805,11 @@ fn region_reason(inp: &Inputs<'_>, region: &str) -> String {
 fn segments(
     window: (i64, i64),
     intervals: &[(i64, i64, Class)],
-    log_times: &[i64],
-    event_spans: &[(i64, i64)],
+    log_times: Option<&BTreeSet<i64>>,
+    event_spans: Option<&Spans>,
     proven_stops: &[(i64, i64)],
 ) -> Vec<(i64, i64, Class)> {
-    // Newest end among the spans up to each index: "does a span overlap [a, b)" is then
-    // one binary search.
-    let reach: Vec<i64> = event_spans
-        .iter()
-        .scan(i64::MIN, |m, &(_, e)| {
-            *m = (*m).max(e);
-            Some(*m)
-        })
-        .collect();
-    let holds_events = |a: i64, b: i64| {
-        let n = event_spans.partition_point(|&(s, _)| s < b);
-        n.checked_sub(1)
-            .and_then(|i| reach.get(i))
-            .is_some_and(|&e| e >= a)
-    };
+    let holds_events = |a: i64, b: i64| event_spans.is_some_and(|s| s.overlaps(a, b));
     let (w0, w1) = window;
     let mut points: Vec<i64> = vec![w0, w1];
     for &(s, e, _) in intervals {
@@ -765,13 +832,14 @@ fn segments(
                 class = Some(class.map_or(c, |k| k.min(c)));
             }
         }
-        let i = log_times.partition_point(|&t| t < a);
-        let delivered = log_times.get(i).is_some_and(|&t| t < b);
+        // The first delivery at or after `a`.
+        let first = log_times.and_then(|t| t.range(a..).next().copied());
+        let delivered = first.is_some_and(|t| t < b);
         // Log files delivered while the chain was broken off mean logging went on: log
         // file validation was off (or the digests are gone), which is `unverified`, not
         // a stop. A key names its minute only, so a file of the restart's own minute
         // (delivered just after StartLogging) does not count.
-        let delivered_while_stopped = log_times.get(i).is_some_and(|&t| t + time::MINUTE <= b)
+        let delivered_while_stopped = first.is_some_and(|t| t + time::MINUTE <= b)
             && !proven_stops.iter().any(|&(s, e)| s <= a && b <= e);
         let class = match class {
             Some(Class::Stopped) if delivered_while_stopped => Class::Unverified,
@@ -871,6 +939,27 @@ mod tests {
             key_id: key_id.map(str::to_owned),
             ..Notable::default()
         }
+    }
+
+    #[test]
+    fn merged_spans_answer_overlap_as_the_spans_would() {
+        let spans = [(10, 20), (30, 40), (15, 25), (50, 50), (40, 45), (100, 120)];
+        let mut merged = Spans::default();
+        for s in spans {
+            merged.insert(s);
+        }
+        // Overlapping and touching spans merge; apart ones stay apart.
+        let got: Vec<(i64, i64)> = merged.0.iter().map(|(&a, &b)| (a, b)).collect();
+        assert_eq!(got, [(10, 25), (30, 45), (50, 50), (100, 120)]);
+        for a in 0..130 {
+            for b in a + 1..131 {
+                let any = spans.iter().any(|&(s, e)| s < b && e >= a);
+                assert_eq!(merged.overlaps(a, b), any, "[{a}, {b})");
+            }
+        }
+        // A span swallowing several.
+        merged.insert((0, 200));
+        assert_eq!(merged.0.len(), 1);
     }
 
     #[test]

@@ -47,6 +47,27 @@ impl Listed {
             .unwrap_or(&self.object)
     }
 
+    pub(crate) fn encode(&self, e: &mut crate::spill::Enc<'_>) {
+        e.str(&self.bucket);
+        e.str(&self.object);
+        e.opt_i64(self.canonical_at.map(i64::from));
+        e.opt_hash(self.hash.as_ref());
+        e.opt_i64(self.oldest_event);
+    }
+
+    pub(crate) fn decode(d: &mut crate::spill::Dec<'_>) -> Option<Self> {
+        Some(Listed {
+            bucket: d.str()?.into(),
+            object: d.str()?.into(),
+            canonical_at: match d.opt_i64()? {
+                Some(at) => Some(u32::try_from(at).ok()?),
+                None => None,
+            },
+            hash: d.opt_hash()?,
+            oldest_event: d.opt_i64()?,
+        })
+    }
+
     /// The listed hash as written for a report.
     pub fn hash_text(&self) -> String {
         self.hash
@@ -67,7 +88,10 @@ pub struct Content {
     pub prev_canonical: Option<String>,
     pub prev_hash: Option<String>,
     pub prev_signature: Option<String>,
+    /// As parsed; discovery moves them into a sorted stream (`discover::ListedAt`).
     pub log_files: Vec<Listed>,
+    /// The buckets the listed files are in, each once.
+    pub log_buckets: Vec<String>,
     /// `digestEndTime` exactly as written: the data-signing string uses the text, not the time.
     pub end_raw: String,
 }
@@ -124,6 +148,8 @@ pub struct DigestFile {
     pub content: Result<Content, String>,
     pub sidecar: Option<Sidecar>,
     pub status: Status,
+    /// The order discovery read it in: how its listing entries name it.
+    pub seq: u32,
 }
 
 impl DigestFile {
@@ -200,6 +226,7 @@ pub fn unreadable(display: Arc<str>, key: DigestKey, size: u64, why: &str) -> Di
         content: Err(why.to_owned()),
         sidecar: None,
         status: Status::Missing,
+        seq: 0,
     }
 }
 
@@ -234,6 +261,7 @@ pub fn parse(bytes: &[u8]) -> Result<Content, String> {
         .and_then(|x| x.as_array())
         .ok_or("required field `logFiles` missing or not a list")?;
     let mut log_files: Vec<Listed> = Vec::with_capacity(listed.len());
+    let mut log_buckets: Vec<String> = Vec::new();
     for (i, l) in listed.iter().enumerate() {
         let field = |n: &str| {
             l.get(n)
@@ -247,6 +275,9 @@ pub fn parse(bytes: &[u8]) -> Result<Content, String> {
             Some(prev) if *prev.bucket == *bucket => prev.bucket.clone(),
             _ => bucket.into(),
         };
+        if !log_buckets.iter().any(|b| **b == *bucket) {
+            log_buckets.push(bucket.to_string());
+        }
         log_files.push(Listed {
             bucket,
             canonical_at: canonical_at(&object).and_then(|at| u32::try_from(at).ok()),
@@ -271,6 +302,7 @@ pub fn parse(bytes: &[u8]) -> Result<Content, String> {
         bucket,
         object,
         log_files,
+        log_buckets,
         end_raw,
     })
 }

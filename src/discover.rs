@@ -9,8 +9,9 @@
 //! sidecar, key or configuration export parsed; every file is hashed for the
 //! chain-of-custody manifest. Files that are not evidence are hashed by streaming, never
 //! held in memory. What survives a file is small and fixed in size whatever its events:
-//! its manifest entry and, for a log file, its key, hash and per-hour counts (about 2 KB a
-//! file with the digests' listings, measured in README "Performance").
+//! its manifest entry and, for a log file, its key, hash and per-hour counts. Those, and the
+//! digests' listings, go into sorted streams (`spill.rs`) that hold a fixed budget in memory
+//! and spill the rest to temporary files, so memory does not grow with the bundle.
 
 use crate::archive::{self, Event};
 use crate::config::{self, ConfigFile};
@@ -21,9 +22,10 @@ use crate::hash::Sha256Hash;
 use crate::logfile::{self, LogResult};
 use crate::progress::Progress;
 use crate::s3key::{self, DigestKey, KeyShape, LogKey};
+use crate::spill::{Budget, Dec, Enc, Record, Sorted, Spill, SpillError};
 use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -102,10 +104,29 @@ pub struct Limits {
 #[derive(Debug, Default)]
 pub struct Inventory {
     pub roots: Vec<String>,
-    /// Sorted by path.
-    pub logs: Vec<LogItem>,
+    /// Log files by canonical key, then path (how digests name them).
+    pub logs: Sorted<LogItem>,
+    log_spill: Spill<LogItem>,
+    /// Every digest's listing, by canonical key of the listed file, then digest.
+    pub listings: Sorted<ListedAt>,
+    listing_spill: Spill<ListedAt>,
+    /// Log files by inflated SHA-256: copies of one file under several names.
+    sha_spill: Spill<ShaRec>,
+    /// Paths of log files whose bytes an earlier file (by path) already holds: a duplicate
+    /// delivery, counted once.
+    pub duplicate_logs: BTreeSet<Box<str>>,
+    /// Earliest and latest log key time.
+    pub log_times: Option<(i64, i64)>,
+    /// Events that weaken logging, with the file that holds them; sorted by path.
+    pub notable: Vec<NotableAt>,
     /// Sorted by canonical key, then path; sidecars attached.
     pub digests: Vec<DigestFile>,
+    /// Position in `digests` of the digest read `seq`-th (`ListedAt::seq`).
+    pub digest_at: Vec<u32>,
+    /// Only these accounts (`--account`), when given; other files are listed in the
+    /// manifest only.
+    accounts: Vec<String>,
+    spill_error: Option<SpillError>,
     /// By the canonical key of the digest the sidecar belongs to; emptied into the digests
     /// by `finish`.
     sidecars: BTreeMap<String, Sidecar>,
@@ -113,7 +134,8 @@ pub struct Inventory {
     pub signature_files: u64,
     pub key_files: Vec<KeyFile>,
     pub configs: Vec<ConfigFile>,
-    pub manifest: Vec<ManifestEntry>,
+    /// Every input file; `lib.rs` adds `--public-key` files and finishes it.
+    pub manifest: Spill<ManifestEntry>,
     pub findings: Vec<Finding>,
     /// Other bucket objects, recognised and skipped.
     pub skipped: u64,
@@ -208,9 +230,23 @@ enum Item {
     Ignored(ManifestEntry, Finding),
 }
 
-/// Read every input. Errors only when an input itself is missing or cannot be opened.
-pub fn discover(inputs: &[PathBuf], limits: Limits, progress: &Progress) -> Result<Inventory> {
-    let mut inv = Inventory::default();
+/// Read every input. Errors only when an input itself is missing or cannot be opened, or
+/// when the temporary files of `budget` cannot be written. `accounts`: only these, if any.
+pub fn discover(
+    inputs: &[PathBuf],
+    limits: Limits,
+    budget: &Budget,
+    accounts: &[String],
+    progress: &Progress,
+) -> Result<Inventory> {
+    let mut inv = Inventory {
+        log_spill: Spill::new(budget.clone()),
+        listing_spill: Spill::new(budget.clone()),
+        sha_spill: Spill::new(budget.clone()),
+        manifest: Spill::new(budget.clone()),
+        accounts: accounts.to_vec(),
+        ..Inventory::default()
+    };
     let several = inputs.len() > 1;
     for root in inputs {
         let meta = std::fs::metadata(root).map_err(|e| match e.kind() {
@@ -262,7 +298,10 @@ pub fn discover(inputs: &[PathBuf], limits: Limits, progress: &Progress) -> Resu
         read_folder(root, &label, &shown, limits, progress, &mut inv);
     }
     inv.finish();
-    Ok(inv)
+    match inv.spill_error.take() {
+        Some(e) => Err(Error::Spill(e)),
+        None => Ok(inv),
+    }
 }
 
 /// A file name as the report shows it: bytes that are not UTF-8 as `\xNN`, and `\` as
@@ -818,57 +857,101 @@ fn ignored_finding(display: &str, why: &str, severity: Severity) -> Finding {
 impl Inventory {
     /// File one item where it belongs.
     fn absorb(&mut self, item: Item) {
+        if let Err(e) = self.absorb_item(item) {
+            self.spill_error.get_or_insert(e);
+        }
+    }
+
+    fn selected(&self, account: &str) -> bool {
+        self.accounts.is_empty() || self.accounts.iter().any(|a| a == account)
+    }
+
+    fn absorb_item(&mut self, item: Item) -> std::result::Result<(), SpillError> {
         match item {
             Item::Log(mut l, m) => {
+                self.manifest.push(m)?;
+                if !self.selected(&l.key.base.account) {
+                    return Ok(());
+                }
                 self.names.share_place(&mut l.key.place);
-                self.logs.push(l);
-                self.manifest.push(m);
+                let t = l.key.time;
+                self.log_times = Some(self.log_times.map_or((t, t), |(a, b)| (a.min(t), b.max(t))));
+                for n in std::mem::take(&mut l.result.notable) {
+                    self.notable.push(NotableAt {
+                        src: l.src.clone(),
+                        key: l.key.clone(),
+                        notable: n,
+                    });
+                }
+                if let Some(sha) = l.result.sha256 {
+                    self.sha_spill.push(ShaRec {
+                        sha,
+                        path: l.src.display.clone(),
+                    })?;
+                }
+                self.log_spill.push(l)?;
             }
             Item::Digest(mut d, m) => {
+                self.manifest.push(m)?;
+                if !self.selected(&d.key.base.account) {
+                    return Ok(());
+                }
                 self.names.share_base(&mut d.key.base);
+                let seq = u32::try_from(self.digest_at.len()).unwrap_or(u32::MAX);
+                self.digest_at.push(0);
+                d.seq = seq;
+                if let Ok(c) = &mut d.content {
+                    for listed in std::mem::take(&mut c.log_files) {
+                        self.listing_spill.push(ListedAt { seq, listed })?;
+                    }
+                }
                 self.digests.push(*d);
-                self.manifest.push(m);
             }
             Item::Sidecar(c, s, m) => {
                 self.sidecars.insert(c, s);
-                self.manifest.push(m);
+                self.manifest.push(m)?;
             }
             Item::Key(k, m) => {
                 self.key_files.push(k);
-                self.manifest.push(m);
+                self.manifest.push(m)?;
             }
             Item::Config(c, m) => {
                 self.configs.push(c);
-                self.manifest.push(m);
+                self.manifest.push(m)?;
             }
             Item::Skipped(m) => {
                 if m.role == "skipped" {
                     self.skipped += 1;
                 }
-                self.manifest.push(m);
+                self.manifest.push(m)?;
             }
             Item::Ignored(m, f) => {
                 self.ignored += 1;
-                self.manifest.push(m);
+                self.manifest.push(m)?;
                 self.findings.push(f);
             }
         }
+        Ok(())
     }
 
     /// Sort everything, deterministically whatever order workers finished in.
     fn finish(&mut self) {
-        // The lists grew by doubling: give back the unused half before verification builds
-        // its indexes beside them (for large lists, realloc shrinks the mapping in place).
-        self.logs.shrink_to_fit();
-        self.manifest.shrink_to_fit();
-        // In place (`sort_unstable`): a stable sort would allocate half the list again.
-        // Items that compare equal are the same file named twice, so order among them
-        // cannot show.
-        self.logs
-            .sort_unstable_by(|a, b| a.src.display.cmp(&b.src.display));
+        self.logs = std::mem::take(&mut self.log_spill).finish();
+        self.listings = std::mem::take(&mut self.listing_spill).finish();
+        if let Err(e) = self.find_duplicates() {
+            self.spill_error.get_or_insert(e);
+        }
+        // Stable: a file's own events keep their order.
+        self.notable
+            .sort_by(|a, b| a.src.display.cmp(&b.src.display));
         self.digests.sort_by(|a, b| {
             (&a.key.canonical, &a.src.display).cmp(&(&b.key.canonical, &b.src.display))
         });
+        for (i, d) in self.digests.iter().enumerate() {
+            if let (Some(at), Ok(i)) = (self.digest_at.get_mut(d.seq as usize), u32::try_from(i)) {
+                *at = i;
+            }
+        }
         self.key_files.sort_by(|a, b| a.path.cmp(&b.path));
         self.configs.sort_by(|a, b| a.path.cmp(&b.path));
         // Two sidecars for one digest (two copies of the bucket): the first path wins, as in
@@ -884,7 +967,204 @@ impl Inventory {
         }
         self.signature_files = self.sidecars.len() as u64;
         self.sidecars = BTreeMap::new();
-        self.manifest.sort_unstable();
+    }
+
+    /// Copies of one log file's bytes under several paths: all but the first by path are
+    /// duplicates. Memory holds only the duplicates, not every file's hash.
+    fn find_duplicates(&mut self) -> std::result::Result<(), SpillError> {
+        let shas = std::mem::take(&mut self.sha_spill).finish();
+        let mut prev: Option<Sha256Hash> = None;
+        for r in shas.iter()? {
+            let r = r?;
+            if prev == Some(r.sha) {
+                self.duplicate_logs.insert((*r.path).into());
+            }
+            prev = Some(r.sha);
+        }
+        Ok(())
+    }
+}
+
+/// An event that weakens logging, and the log file that holds it.
+#[derive(Debug, Clone)]
+pub struct NotableAt {
+    pub src: Source,
+    pub key: LogKey,
+    pub notable: logfile::Notable,
+}
+
+/// A digest's listing entry, with which digest listed it (`DigestFile::seq`).
+#[derive(Debug, Clone)]
+pub struct ListedAt {
+    pub seq: u32,
+    pub listed: digest::Listed,
+}
+
+impl Record for ListedAt {
+    fn order(&self, o: &Self) -> std::cmp::Ordering {
+        fn key(l: &ListedAt) -> (&str, u32, &str, Option<Sha256Hash>, Option<i64>) {
+            let x = &l.listed;
+            (x.canonical(), l.seq, &x.object, x.hash, x.oldest_event)
+        }
+        key(self).cmp(&key(o))
+    }
+    fn weight(&self) -> usize {
+        self.listed.object.len() + 16
+    }
+    fn encode(&self, e: &mut Enc<'_>) {
+        e.u64(u64::from(self.seq));
+        self.listed.encode(e);
+    }
+    fn decode(d: &mut Dec<'_>) -> Option<Self> {
+        Some(ListedAt {
+            seq: u32::try_from(d.u64()?).ok()?,
+            listed: digest::Listed::decode(d)?,
+        })
+    }
+}
+
+/// A log file's inflated hash, for finding copies.
+#[derive(Debug, Clone)]
+struct ShaRec {
+    sha: Sha256Hash,
+    path: Arc<str>,
+}
+
+impl Record for ShaRec {
+    fn order(&self, o: &Self) -> std::cmp::Ordering {
+        (self.sha, &self.path).cmp(&(o.sha, &o.path))
+    }
+    fn weight(&self) -> usize {
+        // The path is shared with the log record.
+        16
+    }
+    fn encode(&self, e: &mut Enc<'_>) {
+        e.opt_hash(Some(&self.sha));
+        e.str(&self.path);
+    }
+    fn decode(d: &mut Dec<'_>) -> Option<Self> {
+        Some(ShaRec {
+            sha: d.opt_hash()??,
+            path: d.str()?.into(),
+        })
+    }
+}
+
+/// Every role a manifest entry can have (a record read back names one of these).
+const ROLES: [&str; 8] = [
+    "archive",
+    "config",
+    "digest",
+    "ignored",
+    "keys",
+    "log",
+    "signature",
+    "skipped",
+];
+
+impl Record for ManifestEntry {
+    fn order(&self, o: &Self) -> std::cmp::Ordering {
+        self.cmp(o)
+    }
+    fn weight(&self) -> usize {
+        // The path is usually shared with a log record or digest; count it anyway, as a
+        // digest's is not kept past its listing.
+        self.path.len() + 16
+    }
+    fn encode(&self, e: &mut Enc<'_>) {
+        e.str(&self.path);
+        e.str(self.role);
+        e.u64(self.size);
+        e.opt_hash(self.sha256.as_ref());
+    }
+    fn decode(d: &mut Dec<'_>) -> Option<Self> {
+        let path = d.str()?.into();
+        let role = d.str()?;
+        Some(ManifestEntry {
+            path,
+            role: ROLES.iter().find(|&&r| r == role)?,
+            size: d.u64()?,
+            sha256: d.opt_hash()?,
+        })
+    }
+}
+
+impl Record for LogItem {
+    fn order(&self, o: &Self) -> std::cmp::Ordering {
+        (self.canonical(), &self.src.display).cmp(&(o.canonical(), &o.src.display))
+    }
+    fn weight(&self) -> usize {
+        // The place is shared by every file of its account and region.
+        self.src.display.len()
+            + self.result.hours.len() * std::mem::size_of::<(i64, logfile::HourCount)>()
+            + self.result.error.as_ref().map_or(0, |e| e.len())
+            + 32
+    }
+    fn encode(&self, e: &mut Enc<'_>) {
+        e.str(&self.src.display);
+        let (p, r) = (&self.key.place, &self.result);
+        e.str(&p.base.prefix);
+        e.opt_str(p.base.org.as_deref());
+        e.str(&p.base.account);
+        e.str(&p.region);
+        e.i64(self.key.time);
+        e.opt_hash(r.sha256.as_ref());
+        e.opt_str(r.error.as_deref());
+        e.u64(r.inflated_size);
+        e.u64(r.events);
+        e.u64(r.management);
+        e.u64(r.hours.len() as u64);
+        for (h, c) in &r.hours {
+            e.i64(*h);
+            e.u64(c.events);
+            e.u64(c.management);
+        }
+        e.opt_i64(r.event_span.map(|s| s.0));
+        e.opt_i64(r.event_span.map(|s| s.1));
+    }
+    fn decode(d: &mut Dec<'_>) -> Option<Self> {
+        let display: Arc<str> = d.str()?.into();
+        let prefix = d.str()?.into();
+        let org = d.opt_str()?.map(Into::into);
+        let account = d.str()?.into();
+        let region = d.str()?.into();
+        let time = d.i64()?;
+        let mut r = LogResult {
+            sha256: d.opt_hash()?,
+            error: d.opt_str()?.map(Into::into),
+            inflated_size: d.u64()?,
+            events: d.u64()?,
+            management: d.u64()?,
+            ..LogResult::default()
+        };
+        let n = d.u64()?;
+        for _ in 0..n {
+            let h = d.i64()?;
+            let c = logfile::HourCount {
+                events: d.u64()?,
+                management: d.u64()?,
+            };
+            r.hours.push((h, c));
+        }
+        r.event_span = match (d.opt_i64()?, d.opt_i64()?) {
+            (Some(a), Some(b)) => Some((a, b)),
+            _ => None,
+        };
+        Some(LogItem {
+            src: Source { display },
+            key: LogKey {
+                place: Arc::new(s3key::LogPlace {
+                    base: s3key::KeyBase {
+                        prefix,
+                        org,
+                        account,
+                    },
+                    region,
+                }),
+                time,
+            },
+            result: r,
+        })
     }
 }
 
@@ -955,7 +1235,14 @@ mod tests {
         std::fs::write(root.join("broken.json"), b"{\"a\":").unwrap();
         #[cfg(unix)]
         std::os::unix::fs::symlink(root, root.join("loop")).unwrap();
-        let inv = discover(&[root.to_path_buf()], limits(), &Progress::new(false)).unwrap();
+        let inv = discover(
+            &[root.to_path_buf()],
+            limits(),
+            &Budget::unbounded(),
+            &[],
+            &Progress::new(false),
+        )
+        .unwrap();
         assert_eq!(inv.key_files.len(), 1);
         assert_eq!(inv.key_files[0].region_hint.as_deref(), Some("us-east-1"));
         let ignored: Vec<&str> = inv
@@ -967,9 +1254,11 @@ mod tests {
         assert!(ignored.contains(&"broken.json"));
         #[cfg(unix)]
         assert!(ignored.contains(&"loop"));
-        assert!(inv
-            .manifest
+        let manifest = inv.manifest.finish();
+        assert!(manifest
             .iter()
+            .unwrap()
+            .map(Result::unwrap)
             .any(|m| &*m.path == "notes.txt" && m.sha256.is_some()));
     }
 
@@ -978,6 +1267,8 @@ mod tests {
         let e = discover(
             &[PathBuf::from("/nonexistent/trailproof")],
             limits(),
+            &Budget::unbounded(),
+            &[],
             &Progress::new(false),
         )
         .unwrap_err();

@@ -34,6 +34,8 @@ pub enum Error {
     Threads(String),
     #[error("the window from {start} to {end} is longer than twenty years")]
     WindowTooLong { start: String, end: String },
+    #[error("{0}")]
+    Spill(#[from] crate::spill::SpillError),
 }
 
 impl Error {
@@ -46,6 +48,7 @@ impl Error {
             Error::OutputExists(_) => Some("pass `--force` to replace it, or write elsewhere with `--json FILE`".into()),
             Error::OutputInsideInput { .. } => Some("write the report outside the evidence folder".into()),
             Error::WindowTooLong { .. } => Some("without --start/--end the window spans every digest found, so one dated far away (planted?) stretches it: pass --start and --end for the period to judge".into()),
+            Error::Spill(crate::spill::SpillError::Write { .. }) => Some("per-file records beyond --memory-mib go to temporary files: point --temp-dir (or TMPDIR) at a writable folder outside the evidence, or raise --memory-mib".into()),
             Error::Argument { what, .. } if *what == "time" => Some("use RFC 3339, e.g. 2025-01-06T00:00:00Z or 2025-01-06T02:00:00+02:00".into()),
             _ => None,
         }

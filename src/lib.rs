@@ -28,6 +28,7 @@ pub mod logfile;
 pub mod progress;
 pub mod report;
 pub mod s3key;
+pub mod spill;
 pub mod time;
 pub mod verify;
 
@@ -60,15 +61,9 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
     let limits = discover::Limits {
         max_inflate: opts.max_inflate,
     };
-    let inv = discover::discover(&opts.paths, limits, &progress);
+    let inv = discover::discover(&opts.paths, limits, &opts.budget, &opts.accounts, &progress);
     progress.finish();
     let mut inv = inv?;
-    if !opts.accounts.is_empty() {
-        inv.logs
-            .retain(|l| opts.accounts.iter().any(|a| **a == *l.key.base.account));
-        inv.digests
-            .retain(|d| opts.accounts.iter().any(|a| **a == *d.key.base.account));
-    }
     for p in &opts.public_keys {
         inv.key_files.push(read_key_arg(p)?);
     }
@@ -79,8 +74,10 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
     let index = chain::Index::new(&digests);
     let next = index.next_signatures(&digests);
     digest::verify_all(&mut digests, &next, &ring);
+    // One signature (512 hex digits) per digest: not kept for the rest of the run.
+    drop(next);
 
-    let window = window(opts, &digests, &inv.logs);
+    let window = window(opts, &digests, inv.log_times);
     // Coverage has a cell per hour and region: a window of centuries (a planted digest
     // dated 0001 or 9999, or such `--start`/`--end`) would run out of memory, not finish.
     if window.1 - window.0 > MAX_WINDOW {
@@ -96,37 +93,57 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
         opts.start.map_or(i64::MIN, |_| window.0),
         opts.end.map_or(i64::MAX, |_| window.1),
     );
-    let log_check = verify::check(&inv.logs, &digests, window, listed_window);
+    // The join of log files and listings feeds coverage one file at a time.
+    let mut fold = coverage::LogFold::new(window, &inv.notable);
+    let log_check = verify::check(
+        &verify::Inputs {
+            logs: &inv.logs,
+            listings: &inv.listings,
+            digests: &digests,
+            digest_at: &inv.digest_at,
+            window,
+            listed_window,
+        },
+        |item, st| {
+            let duplicate = inv.duplicate_logs.contains(&*item.src.display);
+            fold.add(item, st, duplicate);
+        },
+    )?;
+    // The streams are done with: their temporary files go now.
+    inv.logs = Default::default();
+    inv.listings = Default::default();
 
     // Configuration.
     let cfg = config::analyze(&inv.configs, opts.trail.as_deref());
 
     // Aggregate.
-    let cov = coverage::compute(&coverage::Inputs {
-        window,
-        digests: &digests,
-        missing: &chains.missing,
-        logs: &inv.logs,
-        statuses: &log_check.status,
-        listed_per_hour: &log_check.listed_per_hour,
-        config: &cfg,
-        key_regions: &ring.regions,
-        extra_regions: &opts.regions,
-    });
-    let evidence = evidence_summary(window, &digests, &inv.logs, &cov);
+    let (log_files, log_files_valid, log_files_unreadable, inflated_bytes) = (
+        fold.log_files,
+        fold.log_files_valid,
+        fold.log_files_unreadable,
+        fold.inflated_bytes,
+    );
+    let (newest_log_time, log_regions) = (
+        fold.newest_log_time,
+        std::mem::take(&mut fold.log_regions_in_window),
+    );
+    let cov = coverage::compute(
+        &coverage::Inputs {
+            window,
+            digests: &digests,
+            missing: &chains.missing,
+            notable: &inv.notable,
+            listed_per_hour: &log_check.listed_per_hour,
+            config: &cfg,
+            key_regions: &ring.regions,
+            extra_regions: &opts.regions,
+        },
+        fold,
+    );
+    let mut evidence = evidence_summary(window, &digests, &cov);
+    evidence.newest_log_time = newest_log_time;
+    evidence.regions_with_evidence.extend(log_regions);
     let mismatches = config::against_evidence(&cfg, &evidence);
-    // The per-log records are done with: free them before the report is assembled, so the
-    // run's peak memory does not hold both.
-    let log_files = inv.logs.len() as u64;
-    let log_files_unreadable = inv.logs.iter().filter(|l| l.result.error.is_some()).count() as u64;
-    let inflated_bytes = inv.logs.iter().map(|l| l.result.inflated_size).sum();
-    let log_files_valid = log_check.status.iter().filter(|s| s.valid).count() as u64;
-    drop(std::mem::take(&mut inv.logs));
-    for d in &mut digests {
-        if let Ok(c) = &mut d.content {
-            c.log_files = Vec::new();
-        }
-    }
 
     let mut findings: Vec<Finding> = Vec::new();
     findings.extend(inv.findings.iter().cloned());
@@ -150,20 +167,17 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
     let verdict = Verdict::from_findings(&findings, provable);
     let status = exit_status(verdict, &findings, opts.fail_on);
 
-    let mut manifest = inv.manifest;
     for p in &opts.public_keys {
         if let Ok(sha) = discover::hash_file(p) {
-            manifest.push(discover::ManifestEntry {
+            inv.manifest.push(discover::ManifestEntry {
                 path: p.to_string_lossy().replace('\\', "/").into(),
                 role: "keys",
                 size: std::fs::metadata(p).map(|m| m.len()).unwrap_or(0),
                 sha256: Some(sha),
-            });
+            })?;
         }
     }
-    // In place: equal entries are the same file, so stability cannot show.
-    manifest.sort_unstable();
-    manifest.dedup();
+    let manifest = report::Manifest::new(std::mem::take(&mut inv.manifest).finish())?;
 
     let mut summary = Summary {
         digests: digests.len() as u64,
@@ -239,15 +253,14 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
 fn window(
     opts: &Options,
     digests: &[digest::DigestFile],
-    logs: &[discover::LogItem],
+    log_times: Option<(i64, i64)>,
 ) -> (i64, i64) {
     let spans: Vec<(i64, i64)> = digests
         .iter()
         .filter_map(|d| d.content.as_ref().ok().map(|c| (c.start, c.end)))
         .collect();
     let (mut s, mut e) = if spans.is_empty() {
-        let lo = logs.iter().map(|l| l.key.time).min().unwrap_or(0);
-        let hi = logs.iter().map(|l| l.key.time).max().unwrap_or(0);
+        let (lo, hi) = log_times.unwrap_or((0, 0));
         (time::hour_floor(lo), time::hour_floor(hi) + time::HOUR)
     } else {
         // Whole hours inside the digests' span: each region's hourly digests end at their
@@ -273,10 +286,11 @@ fn window(
     (s, e)
 }
 
+/// What the digests show, for the configuration-versus-evidence checks (`lib.rs` adds what
+/// the log files show).
 fn evidence_summary(
     window: (i64, i64),
     digests: &[digest::DigestFile],
-    logs: &[discover::LogItem],
     cov: &coverage::Coverage,
 ) -> EvidenceSummary {
     let mut ev = EvidenceSummary {
@@ -306,12 +320,6 @@ fn evidence_summary(
                 .unwrap_or("");
             ev.locations
                 .insert((c.bucket.clone(), prefix.trim_end_matches('/').to_owned()));
-        }
-    }
-    for l in logs {
-        ev.newest_log_time = ev.newest_log_time.max(Some(l.key.time));
-        if l.key.time >= window.0 && l.key.time < window.1 {
-            ev.regions_with_evidence.insert(l.key.region.to_string());
         }
     }
     ev
@@ -351,12 +359,12 @@ fn read_key_arg(p: &std::path::Path) -> Result<KeyFile> {
     })
 }
 
-/// Bytes for standard output in the chosen format.
+/// Bytes for standard output in the chosen format, in memory (tests and small reports;
+/// `report::write` streams them).
 pub fn render(report: &Report, format: cli::Format) -> String {
-    match format {
-        cli::Format::Text => report::text::render(report),
-        cli::Format::Json => report::json::render(report),
-        cli::Format::Jsonl => report::json::render_lines(report),
-        cli::Format::Csv => report::csv::render(report),
+    let mut out = Vec::new();
+    match report::write(report, format, &mut out) {
+        Ok(()) => String::from_utf8_lossy(&out).into_owned(),
+        Err(e) => format!("error: {e}\n"),
     }
 }

@@ -26,25 +26,19 @@ fn run(args: trailproof::cli::Args) -> trailproof::Result<u8> {
     let opts = Options::from_args(args)?;
     let report = trailproof::run(&opts)?;
     if let Some(path) = &opts.json_out {
-        write_new(
-            path,
-            trailproof::report::json::render(&report).as_bytes(),
-            opts.force,
-        )?;
+        write_new(path, opts.force, |w| {
+            trailproof::report::json::write(&report, w)
+        })?;
     }
     if let Some(path) = &opts.html_out {
-        write_new(
-            path,
-            trailproof::report::html::render(&report).as_bytes(),
-            opts.force,
-        )?;
+        write_new(path, opts.force, |w| {
+            trailproof::report::html::write(&report, w)
+        })?;
     }
     if !(opts.quiet && opts.format == Format::Text) {
-        let out = trailproof::render(&report, opts.format);
-        let mut stdout = std::io::stdout().lock();
+        let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
         // A closed pipe (`| head`) is not a failure of the verification.
-        if let Err(e) = stdout
-            .write_all(out.as_bytes())
+        if let Err(e) = trailproof::report::write(&report, opts.format, &mut stdout)
             .and_then(|()| stdout.flush())
         {
             if e.kind() != std::io::ErrorKind::BrokenPipe {
@@ -63,7 +57,11 @@ fn run(args: trailproof::cli::Args) -> trailproof::Result<u8> {
 /// link), so a link planted there after the arguments were checked is never written
 /// through. Anything else that is there (`/dev/stdout`, a pipe, a link `cli` checked)
 /// is written to as it is.
-fn write_new(path: &std::path::Path, bytes: &[u8], force: bool) -> trailproof::Result<()> {
+fn write_new(
+    path: &std::path::Path,
+    force: bool,
+    body: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> trailproof::Result<()> {
     let meta = path.symlink_metadata().ok();
     let mut o = std::fs::OpenOptions::new();
     o.write(true);
@@ -82,14 +80,16 @@ fn write_new(path: &std::path::Path, bytes: &[u8], force: bool) -> trailproof::R
             o.create_new(true);
         }
     }
-    let mut f = o.open(path).map_err(|e| match e.kind() {
+    let f = o.open(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::AlreadyExists => trailproof::Error::OutputExists(path.to_path_buf()),
         _ => trailproof::Error::OutputWrite {
             path: path.to_path_buf(),
             source: e,
         },
     })?;
-    f.write_all(bytes)
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, f);
+    body(&mut w)
+        .and_then(|()| w.flush())
         .map_err(|e| trailproof::Error::OutputWrite {
             path: path.to_path_buf(),
             source: e,

@@ -10,13 +10,19 @@
 //! checked (validation off, digest missing or unreadable), where it is part of a coverage
 //! gap and cannot be proven either way. A file that only unverified digests list is left to
 //! the `unverified` gap and those digests' own findings.
+//!
+//! Log files and listing entries arrive as two streams sorted by canonical key (`spill.rs`),
+//! and are joined key by key, so memory holds one key's files and entries at a time, never
+//! the whole bundle. Each file, with what the digests said of it, is then handed on to
+//! coverage.
 
-use crate::digest::DigestFile;
-use crate::discover::LogItem;
+use crate::digest::{DigestFile, Listed};
+use crate::discover::{ListedAt, LogItem};
 use crate::findings::{Evidence, Finding, Kind, Severity};
 use crate::s3key::{self, KeyShape};
+use crate::spill::{Merge, Record, Sorted, SpillError};
 use crate::time;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 /// How long after the minute its key names a log file reaches S3 (AWS: about 5 minutes on
 /// average; in the conformance bundles at most 4.2). A file keyed in a digest's last minutes
@@ -33,156 +39,45 @@ pub struct LogStatus {
 }
 
 pub struct LogCheck {
-    pub status: Vec<LogStatus>,
     pub findings: Vec<Finding>,
     /// Listed by verified digests, per (account, region, hour of the log key): count.
     pub listed_per_hour: BTreeMap<(String, String, i64), u64>,
 }
 
-/// The entries of a sorted index that have this canonical key (several when two inputs
-/// hold the same file).
-fn copies_of<'i>(index: &'i [(&'i str, u32)], canonical: &str) -> &'i [(&'i str, u32)] {
-    let from = index.partition_point(|&(c, _)| c < canonical);
-    let rest = index.get(from..).unwrap_or_default();
-    let n = rest.iter().take_while(|&&(c, _)| c == canonical).count();
-    rest.get(..n).unwrap_or_default()
+/// A sorted stream with its next record read ahead.
+struct Cursor<'a, T> {
+    it: Merge<'a, T>,
+    head: Option<T>,
 }
 
-/// `listed_window`: where a verified digest's listing is judged (`log_missing`,
-/// `log_hash_mismatch`, `log_unreadable`). It is the window when `--start`/`--end` gave it;
-/// without them the window is the digests' span (SPEC), so every verified digest's
-/// listing is inside it, also those past the whole hours the coverage cells use.
-pub fn check(
-    logs: &[LogItem],
-    digests: &[DigestFile],
-    window: (i64, i64),
-    listed_window: (i64, i64),
-) -> LogCheck {
-    // Log files by canonical key, sorted: a lookup is a binary search, and the index costs
-    // 24 bytes a file (a map of vectors cost about 80).
-    let mut by_canonical: Vec<(&str, u32)> = logs
-        .iter()
-        .enumerate()
-        .filter_map(|(i, l)| Some((l.canonical(), u32::try_from(i).ok()?)))
-        .collect();
-    by_canonical.sort_unstable();
-    let mut status = vec![LogStatus::default(); logs.len()];
-    let mut findings = Vec::new();
-    let mut listed_per_hour: BTreeMap<(String, String, i64), u64> = BTreeMap::new();
-    // Verified periods per (account, region), for telling injected files from gaps.
-    let mut verified_periods: HashMap<(&str, &str), Vec<(i64, i64)>> = HashMap::new();
-    let mut reported_missing: HashMap<&str, ()> = HashMap::new();
+impl<'a, T: Record> Cursor<'a, T> {
+    fn new(s: &'a Sorted<T>) -> Result<Self, SpillError> {
+        let mut it = s.iter()?;
+        let head = it.next().transpose()?;
+        Ok(Cursor { it, head })
+    }
 
+    /// The head record, and the next one read ahead, if `is_key` holds for the head.
+    fn take_if(&mut self, is_key: impl Fn(&T) -> bool) -> Result<Option<T>, SpillError> {
+        if !self.head.as_ref().is_some_and(is_key) {
+            return Ok(None);
+        }
+        let next = self.it.next().transpose()?;
+        Ok(std::mem::replace(&mut self.head, next))
+    }
+}
+
+/// Where verified digests (and stops they prove) cover each (account, region): a file keyed
+/// there that no digest lists was not delivered by AWS.
+fn verified_periods(digests: &[DigestFile]) -> HashMap<(&str, &str), Vec<(i64, i64)>> {
+    let mut periods: HashMap<(&str, &str), Vec<(i64, i64)>> = HashMap::new();
     for d in digests.iter().filter(|d| d.status.is_verified()) {
         let Ok(c) = &d.content else { continue };
-        verified_periods
+        periods
             .entry((&*d.key.base.account, d.key.region.as_str()))
             .or_default()
             .push((c.start, c.end));
-        for l in &c.log_files {
-            let canonical = l.canonical();
-            let key_time = match s3key::classify(canonical) {
-                KeyShape::Log(k) => Some(k),
-                _ => None,
-            };
-            let t = key_time.as_ref().map(|k| k.time).unwrap_or(c.start);
-            if let Some(k) = &key_time {
-                if t >= window.0 && t < window.1 {
-                    *listed_per_hour
-                        .entry((
-                            k.base.account.to_string(),
-                            k.region.to_string(),
-                            time::hour_floor(t),
-                        ))
-                        .or_default() += 1;
-                }
-            }
-            // Judged when delivered in the window, or when it holds events of the window:
-            // the file named for the next hour's first minutes holds the window's last.
-            let inside = |x: i64| x >= listed_window.0 && x < listed_window.1;
-            let in_window = inside(t) || l.oldest_event.is_some_and(inside);
-            // From its oldest event (as the digest lists it) to the minute it was delivered.
-            let from = l.oldest_event.map_or(t, |o| o.min(t));
-            let scope = |f: Finding| {
-                f.scope(
-                    key_time
-                        .as_ref()
-                        .map(|k| &*k.base.account)
-                        .or(Some(&d.key.base.account)),
-                    key_time
-                        .as_ref()
-                        .map(|k| &*k.region)
-                        .or(Some(&d.key.region)),
-                    Some(&d.key.trail),
-                )
-            };
-            let copies = copies_of(&by_canonical, canonical);
-            if copies.is_empty() {
-                if in_window && reported_missing.insert(canonical, ()).is_none() {
-                    findings.push(
-                        scope(Finding::new(Kind::LogMissing))
-                            .path(&*l.object)
-                            .period(from, t + time::MINUTE)
-                            .message(format!(
-                                "log file {} is listed by verified digest {} but is not in the bundle",
-                                l.object.rsplit('/').next().unwrap_or(&l.object),
-                                d.key.file_name()
-                            ))
-                            .evidence(Evidence::values(&*d.src.display, l.hash_text(), "absent")),
-                    );
-                }
-                continue;
-            }
-            for &(_, i) in copies {
-                let i = i as usize;
-                let (Some(item), Some(st)) = (logs.get(i), status.get_mut(i)) else {
-                    continue;
-                };
-                let (src, r) = (&item.src, &item.result);
-                st.listed = true;
-                let hash_ok = r.sha256.is_some() && r.sha256 == l.hash;
-                if hash_ok && r.error.is_none() {
-                    st.valid = true;
-                    continue;
-                }
-                if !in_window {
-                    continue;
-                }
-                if let Some(actual) = &r.sha256 {
-                    if !hash_ok {
-                        findings.push(
-                            scope(Finding::new(Kind::LogHashMismatch))
-                                .path(&*src.display)
-                                .period(from, t + time::MINUTE)
-                                .message(format!(
-                                    "log file {} does not match the SHA-256 that verified digest {} lists for it",
-                                    src.display.rsplit('/').next().unwrap_or(&*src.display),
-                                    d.key.file_name()
-                                ))
-                                .evidence(Evidence::values(&*d.src.display, l.hash_text(), actual.hex())),
-                        );
-                    }
-                }
-                if let Some(err) = &r.error {
-                    findings.push(
-                        scope(Finding::new(Kind::LogUnreadable))
-                            .path(&*src.display)
-                            .period(from, t + time::MINUTE)
-                            .message(format!(
-                                "log file {} listed by verified digest {} cannot be read: {err}",
-                                src.display.rsplit('/').next().unwrap_or(&*src.display),
-                                d.key.file_name()
-                            ))
-                            .evidence(
-                                Evidence::file(&*d.src.display)
-                                    .detail(format!("listed SHA-256: {}", l.hash_text())),
-                            ),
-                    );
-                }
-            }
-        }
     }
-
     // Proven stops: from a verified short final digest (AWS delivers one when logging
     // stops) to its chain's restart. AWS delivers nothing in between, so a file keyed there
     // was planted, as surely as one a verified digest covers and does not list.
@@ -201,84 +96,267 @@ pub fn check(
             .map(|r| r.start)
             .min();
         if let Some(restart) = restart {
-            verified_periods
+            periods
                 .entry((&*d.key.base.account, d.key.region.as_str()))
                 .or_default()
                 .push((c.end, restart));
         }
     }
+    periods
+}
 
-    // Named by a digest that was read but not verified (no signature, unknown key, forged):
-    // such a file is not "listed by no digest" (SPEC `log_unreferenced`); its hour is an
-    // `unverified` coverage gap, and the digest has its own finding.
-    let named_unverified: HashSet<&str> = digests
-        .iter()
-        .filter(|d| !d.status.is_verified())
-        .filter_map(|d| d.content.as_ref().ok())
-        .flat_map(|c| c.log_files.iter().map(|l| l.canonical()))
-        .collect();
+/// The streams and digests `check` joins.
+pub struct Inputs<'a> {
+    pub logs: &'a Sorted<LogItem>,
+    pub listings: &'a Sorted<ListedAt>,
+    pub digests: &'a [DigestFile],
+    /// Position in `digests` of the digest read `seq`-th (`discover::Inventory::digest_at`).
+    pub digest_at: &'a [u32],
+    pub window: (i64, i64),
+    /// Where a verified digest's listing is judged (`log_missing`, `log_hash_mismatch`,
+    /// `log_unreadable`). It is the window when `--start`/`--end` gave it; without them the
+    /// window is the digests' span (SPEC), so every verified digest's listing is inside it,
+    /// also those past the whole hours the coverage cells use.
+    pub listed_window: (i64, i64),
+}
 
-    for (i, item) in logs.iter().enumerate() {
-        let Some(st) = status.get(i) else { continue };
-        let (src, k, r, name) = (&item.src, &item.key, &item.result, item.file_name());
-        let delivered_in = k.time >= window.0 && k.time < window.1;
-        // Or holding events of the window (named for the next hour, as AWS names the
-        // file of an hour's last minutes).
-        let holds_window_events = r
-            .hours
-            .iter()
-            .any(|&(h, _)| h < window.1 && h + time::HOUR > window.0);
-        if st.listed || !(delivered_in || holds_window_events) {
-            continue;
-        }
-        let scope = |f: Finding| {
-            f.scope(Some(&k.base.account), Some(&k.region), None)
-                .path(&*src.display)
-                .period(k.time, k.time + time::MINUTE)
+/// Join the log files with the digests' listings, key by key. `each` gets every log file
+/// with what the digests said of it.
+pub fn check(
+    inp: &Inputs<'_>,
+    mut each: impl FnMut(&LogItem, LogStatus),
+) -> Result<LogCheck, SpillError> {
+    let mut out = LogCheck {
+        findings: Vec::new(),
+        listed_per_hour: BTreeMap::new(),
+    };
+    let periods = verified_periods(inp.digests);
+    let mut logs = Cursor::new(inp.logs)?;
+    let mut listings = Cursor::new(inp.listings)?;
+    let mut copies: Vec<LogItem> = Vec::new();
+    let mut listed: Vec<(&DigestFile, Listed)> = Vec::new();
+    loop {
+        let key: String = match (&logs.head, &listings.head) {
+            (Some(l), Some(d)) => l.canonical().min(d.listed.canonical()).to_owned(),
+            (Some(l), None) => l.canonical().to_owned(),
+            (None, Some(d)) => d.listed.canonical().to_owned(),
+            (None, None) => break,
         };
-        if let Some(err) = &r.error {
-            findings.push(
-                scope(Finding::new(Kind::LogUnreadable))
-                    .message(format!("log file {} cannot be read: {err}", name)),
-            );
+        copies.clear();
+        listed.clear();
+        while let Some(l) = logs.take_if(|l| l.canonical() == key)? {
+            copies.push(l);
         }
-        if named_unverified.contains(item.canonical()) {
-            continue;
+        while let Some(d) = listings.take_if(|d| d.listed.canonical() == key)? {
+            let digest = inp
+                .digest_at
+                .get(d.seq as usize)
+                .and_then(|&i| inp.digests.get(i as usize));
+            if let Some(digest) = digest {
+                listed.push((digest, d.listed));
+            }
         }
-        // Covered at its key's minute and `DELIVERY_DELAY` later: a file reaches S3 minutes
-        // after the minute its key names, so AWS may list it in the next digest; when that
-        // one is gone, the file is unproven, not injected.
-        let periods = verified_periods.get(&(&*k.base.account, &*k.region));
-        let covered_at =
-            |t: i64| periods.is_some_and(|ps| ps.iter().any(|&(s, e)| s <= t && t < e));
-        let covered = covered_at(k.time) && covered_at(k.time + DELIVERY_DELAY);
-        let (severity, why) = if covered {
-            (
-                Severity::High,
-                "a verified digest covers its delivery time and does not list it: AWS did not deliver this file",
-            )
-        } else {
-            (
-                Severity::Low,
-                "no verified digest covers its delivery time, so it can be neither proven nor disproven",
-            )
-        };
-        findings.push(
-            scope(Finding::new(Kind::LogUnreferenced))
-                .severity(severity)
-                .message(format!(
-                    "log file {} is listed by no digest that could be read: {why}",
-                    name
+        // In digest order (the stream holds them in the order they were read).
+        listed.sort_by(|a, b| {
+            fn pos(d: &DigestFile) -> (&str, &str) {
+                (&d.key.canonical, &d.src.display)
+            }
+            pos(a.0).cmp(&pos(b.0)).then_with(|| {
+                (&a.1.object, a.1.hash, a.1.oldest_event).cmp(&(
+                    &b.1.object,
+                    b.1.hash,
+                    b.1.oldest_event,
                 ))
-                .evidence(Evidence::file(&*src.display).detail(format!(
-                    "SHA-256 of inflated file: {}",
-                    r.sha256.map_or_else(|| "-".to_owned(), |h| h.hex())
-                ))),
+            })
+        });
+        let mut status = vec![LogStatus::default(); copies.len()];
+        judge_listed(inp, &listed, &copies, &mut status, &mut out);
+        // Named by a digest that was read but not verified (no signature, unknown key,
+        // forged): such a file is not "listed by no digest" (SPEC `log_unreferenced`); its
+        // hour is an `unverified` coverage gap, and the digest has its own finding.
+        let named_unverified = listed.iter().any(|(d, _)| !d.status.is_verified());
+        for (item, st) in copies.iter().zip(&status) {
+            judge_unlisted(inp.window, &periods, item, *st, named_unverified, &mut out);
+            each(item, *st);
+        }
+    }
+    Ok(out)
+}
+
+/// One canonical key's entries in verified digests against the files of that key.
+fn judge_listed(
+    inp: &Inputs<'_>,
+    listed: &[(&DigestFile, Listed)],
+    copies: &[LogItem],
+    status: &mut [LogStatus],
+    out: &mut LogCheck,
+) {
+    let (window, listed_window) = (inp.window, inp.listed_window);
+    let mut reported_missing = false;
+    for (d, l) in listed.iter().filter(|(d, _)| d.status.is_verified()) {
+        let Ok(c) = &d.content else { continue };
+        let canonical = l.canonical();
+        let key_time = match s3key::classify(canonical) {
+            KeyShape::Log(k) => Some(k),
+            _ => None,
+        };
+        let t = key_time.as_ref().map(|k| k.time).unwrap_or(c.start);
+        if let Some(k) = &key_time {
+            if t >= window.0 && t < window.1 {
+                *out.listed_per_hour
+                    .entry((
+                        k.base.account.to_string(),
+                        k.region.to_string(),
+                        time::hour_floor(t),
+                    ))
+                    .or_default() += 1;
+            }
+        }
+        // Judged when delivered in the window, or when it holds events of the window:
+        // the file named for the next hour's first minutes holds the window's last.
+        let inside = |x: i64| x >= listed_window.0 && x < listed_window.1;
+        let in_window = inside(t) || l.oldest_event.is_some_and(inside);
+        // From its oldest event (as the digest lists it) to the minute it was delivered.
+        let from = l.oldest_event.map_or(t, |o| o.min(t));
+        let scope = |f: Finding| {
+            f.scope(
+                key_time
+                    .as_ref()
+                    .map(|k| &*k.base.account)
+                    .or(Some(&d.key.base.account)),
+                key_time
+                    .as_ref()
+                    .map(|k| &*k.region)
+                    .or(Some(&d.key.region)),
+                Some(&d.key.trail),
+            )
+        };
+        if copies.is_empty() {
+            if in_window && !reported_missing {
+                reported_missing = true;
+                out.findings.push(
+                    scope(Finding::new(Kind::LogMissing))
+                        .path(&*l.object)
+                        .period(from, t + time::MINUTE)
+                        .message(format!(
+                            "log file {} is listed by verified digest {} but is not in the bundle",
+                            l.object.rsplit('/').next().unwrap_or(&l.object),
+                            d.key.file_name()
+                        ))
+                        .evidence(Evidence::values(&*d.src.display, l.hash_text(), "absent")),
+                );
+            }
+            continue;
+        }
+        for (item, st) in copies.iter().zip(status.iter_mut()) {
+            let (src, r) = (&item.src, &item.result);
+            st.listed = true;
+            let hash_ok = r.sha256.is_some() && r.sha256 == l.hash;
+            if hash_ok && r.error.is_none() {
+                st.valid = true;
+                continue;
+            }
+            if !in_window {
+                continue;
+            }
+            if let Some(actual) = &r.sha256 {
+                if !hash_ok {
+                    out.findings.push(
+                        scope(Finding::new(Kind::LogHashMismatch))
+                            .path(&*src.display)
+                            .period(from, t + time::MINUTE)
+                            .message(format!(
+                                "log file {} does not match the SHA-256 that verified digest {} lists for it",
+                                src.display.rsplit('/').next().unwrap_or(&*src.display),
+                                d.key.file_name()
+                            ))
+                            .evidence(Evidence::values(&*d.src.display, l.hash_text(), actual.hex())),
+                    );
+                }
+            }
+            if let Some(err) = &r.error {
+                out.findings.push(
+                    scope(Finding::new(Kind::LogUnreadable))
+                        .path(&*src.display)
+                        .period(from, t + time::MINUTE)
+                        .message(format!(
+                            "log file {} listed by verified digest {} cannot be read: {err}",
+                            src.display.rsplit('/').next().unwrap_or(&*src.display),
+                            d.key.file_name()
+                        ))
+                        .evidence(
+                            Evidence::file(&*d.src.display)
+                                .detail(format!("listed SHA-256: {}", l.hash_text())),
+                        ),
+                );
+            }
+        }
+    }
+}
+
+/// A log file no verified digest lists: `log_unreadable` if it cannot be read, and
+/// `log_unreferenced` (high where verified digests cover its delivery) unless an unverified
+/// digest names it.
+fn judge_unlisted(
+    window: (i64, i64),
+    periods: &HashMap<(&str, &str), Vec<(i64, i64)>>,
+    item: &LogItem,
+    st: LogStatus,
+    named_unverified: bool,
+    out: &mut LogCheck,
+) {
+    let (src, k, r, name) = (&item.src, &item.key, &item.result, item.file_name());
+    let delivered_in = k.time >= window.0 && k.time < window.1;
+    // Or holding events of the window (named for the next hour, as AWS names the
+    // file of an hour's last minutes).
+    let holds_window_events = r
+        .hours
+        .iter()
+        .any(|&(h, _)| h < window.1 && h + time::HOUR > window.0);
+    if st.listed || !(delivered_in || holds_window_events) {
+        return;
+    }
+    let scope = |f: Finding| {
+        f.scope(Some(&k.base.account), Some(&k.region), None)
+            .path(&*src.display)
+            .period(k.time, k.time + time::MINUTE)
+    };
+    if let Some(err) = &r.error {
+        out.findings.push(
+            scope(Finding::new(Kind::LogUnreadable))
+                .message(format!("log file {} cannot be read: {err}", name)),
         );
     }
-    LogCheck {
-        status,
-        findings,
-        listed_per_hour,
+    if named_unverified {
+        return;
     }
+    // Covered at its key's minute and `DELIVERY_DELAY` later: a file reaches S3 minutes
+    // after the minute its key names, so AWS may list it in the next digest; when that
+    // one is gone, the file is unproven, not injected.
+    let ps = periods.get(&(&*k.base.account, &*k.region));
+    let covered_at = |t: i64| ps.is_some_and(|ps| ps.iter().any(|&(s, e)| s <= t && t < e));
+    let covered = covered_at(k.time) && covered_at(k.time + DELIVERY_DELAY);
+    let (severity, why) = if covered {
+        (
+            Severity::High,
+            "a verified digest covers its delivery time and does not list it: AWS did not deliver this file",
+        )
+    } else {
+        (
+            Severity::Low,
+            "no verified digest covers its delivery time, so it can be neither proven nor disproven",
+        )
+    };
+    out.findings.push(
+        scope(Finding::new(Kind::LogUnreferenced))
+            .severity(severity)
+            .message(format!(
+                "log file {} is listed by no digest that could be read: {why}",
+                name
+            ))
+            .evidence(Evidence::file(&*src.display).detail(format!(
+                "SHA-256 of inflated file: {}",
+                r.sha256.map_or_else(|| "-".to_owned(), |h| h.hex())
+            ))),
+    );
 }

@@ -34,7 +34,18 @@ table{border-collapse:collapse}td,th{padding:2px 6px;text-align:left;vertical-al
 .f{border-top:1px solid #ddd}.critical,.high{color:#b3261e;font-weight:600}.medium{color:#8a6d00}\
 code{font-size:12px;word-break:break-all}@media print{body{margin:0}}";
 
+/// The report as HTML, in memory (tests and small reports).
 pub fn render(r: &Report) -> String {
+    let mut out = Vec::new();
+    match write(r, &mut out) {
+        Ok(()) => String::from_utf8_lossy(&out).into_owned(),
+        Err(e) => format!("<p>error: {}</p>\n", esc(&e.to_string())),
+    }
+}
+
+/// The report as HTML, written as it is produced: the manifest, which grows with the
+/// bundle, row by row.
+pub fn write(r: &Report, w: &mut dyn std::io::Write) -> std::io::Result<()> {
     let mut o = String::new();
     let _ = write!(
         o,
@@ -157,19 +168,20 @@ pub fn render(r: &Report) -> String {
     o.push_str("</table>");
 
     o.push_str("<h2>Inputs (chain of custody)</h2><table>");
-    for m in &r.manifest {
-        let _ = write!(
-            o,
+    w.write_all(o.as_bytes())?;
+    for m in r.manifest.iter().map_err(std::io::Error::other)? {
+        let m = m.map_err(std::io::Error::other)?;
+        write!(
+            w,
             "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
             esc(&m.path),
             m.role,
             m.size,
             m.sha256
                 .map_or_else(|| "unreadable".to_owned(), |h| h.hex())
-        );
+        )?;
     }
-    o.push_str("</table></body></html>\n");
-    o
+    w.write_all(b"</table></body></html>\n")
 }
 
 #[cfg(test)]

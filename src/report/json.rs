@@ -2,7 +2,7 @@
 //! zizmor's `v1` output is) so that internal changes cannot silently change the contract.
 //! Field order is fixed by the structs; maps are `BTreeMap`; findings arrive sorted.
 
-use super::{Report, Summary};
+use super::{Manifest, Report, Summary};
 use crate::config::ConfigSection;
 use crate::coverage::RegionCoverage;
 use crate::findings::{Evidence, Finding};
@@ -39,7 +39,7 @@ struct Window {
 #[derive(Serialize)]
 struct Inputs<'a> {
     roots: &'a [String],
-    files: Vec<V1File<'a>>,
+    files: Files<'a>,
 }
 
 #[derive(Serialize)]
@@ -48,6 +48,26 @@ struct V1File<'a> {
     role: &'a str,
     size: u64,
     sha256: Option<Sha256Hash>,
+}
+
+/// The manifest, serialized as it is read (never a list of every file in memory).
+struct Files<'a>(&'a Manifest);
+
+impl Serialize for Files<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error as _, SerializeSeq as _};
+        let mut seq = s.serialize_seq(usize::try_from(self.0.len()).ok())?;
+        for m in self.0.iter().map_err(S::Error::custom)? {
+            let m = m.map_err(S::Error::custom)?;
+            seq.serialize_element(&V1File {
+                path: &m.path,
+                role: m.role,
+                size: m.size,
+                sha256: m.sha256,
+            })?;
+        }
+        seq.end()
+    }
 }
 
 #[derive(Serialize)]
@@ -108,8 +128,8 @@ fn finding(f: &Finding) -> V1Finding<'_> {
     }
 }
 
-/// The whole report as pretty JSON, ending with a newline.
-pub fn render(r: &Report) -> String {
+/// The whole report as pretty JSON, ending with a newline, written as it is produced.
+pub fn write(r: &Report, w: &mut dyn std::io::Write) -> std::io::Result<()> {
     let doc = V1 {
         schema_version: SCHEMA_VERSION,
         tool: "trailproof",
@@ -129,26 +149,24 @@ pub fn render(r: &Report) -> String {
         },
         inputs: Inputs {
             roots: &r.roots,
-            files: r
-                .manifest
-                .iter()
-                .map(|m| V1File {
-                    path: &m.path,
-                    role: m.role,
-                    size: m.size,
-                    sha256: m.sha256,
-                })
-                .collect(),
+            files: Files(&r.manifest),
         },
         summary: &r.summary,
         configuration: &r.configuration,
         coverage: &r.coverage,
         findings: r.findings.iter().map(finding).collect(),
     };
-    let mut s =
-        serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
-    s.push('\n');
-    s
+    serde_json::to_writer_pretty(&mut *w, &doc).map_err(std::io::Error::other)?;
+    w.write_all(b"\n")
+}
+
+/// The whole report as pretty JSON, in memory (tests and small reports).
+pub fn render(r: &Report) -> String {
+    let mut out = Vec::new();
+    match write(r, &mut out) {
+        Ok(()) => String::from_utf8_lossy(&out).into_owned(),
+        Err(e) => format!("{{\"error\":\"{e}\"}}\n"),
+    }
 }
 
 /// One finding per line (JSON Lines), in report order.

@@ -13,9 +13,10 @@ use crate::config::ConfigSection;
 use crate::coverage::RegionCoverage;
 use crate::discover::ManifestEntry;
 use crate::findings::{Finding, Severity, Verdict};
+use crate::spill::{Merge, Sorted, SpillError};
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Report {
     pub tool_version: &'static str,
     pub generated_at: i64,
@@ -26,7 +27,7 @@ pub struct Report {
     /// True when `--start/--end` set the window; false when it is the digests' span.
     pub window_given: bool,
     pub roots: Vec<String>,
-    pub manifest: Vec<ManifestEntry>,
+    pub manifest: Manifest,
     pub summary: Summary,
     pub configuration: ConfigSection,
     pub coverage: Vec<RegionCoverage>,
@@ -72,5 +73,82 @@ impl Report {
             .collect();
         v.sort_by_key(|f| std::cmp::Reverse(f.severity));
         v
+    }
+}
+
+/// The chain-of-custody manifest: every input file, sorted, each once. It is read from its
+/// sorted stream (`spill.rs`) while a report is written, so the files of a large bundle are
+/// never all in memory at once.
+#[derive(Debug, Default)]
+pub struct Manifest {
+    sorted: Sorted<ManifestEntry>,
+    len: u64,
+}
+
+impl Manifest {
+    pub fn new(sorted: Sorted<ManifestEntry>) -> Result<Self, SpillError> {
+        let mut m = Manifest { sorted, len: 0 };
+        let mut len = 0;
+        for e in m.iter()? {
+            e?;
+            len += 1;
+        }
+        m.len = len;
+        Ok(m)
+    }
+
+    /// Entries, each once (the same file named twice is one entry).
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The entries in order. One reading at a time (`Sorted::iter`).
+    pub fn iter(&self) -> Result<Entries<'_>, SpillError> {
+        Ok(Entries {
+            it: self.sorted.iter()?,
+            prev: None,
+        })
+    }
+}
+
+/// A manifest's entries, equal neighbours dropped.
+pub struct Entries<'a> {
+    it: Merge<'a, ManifestEntry>,
+    prev: Option<ManifestEntry>,
+}
+
+impl Iterator for Entries<'_> {
+    type Item = Result<ManifestEntry, SpillError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            match self.it.next()? {
+                Ok(e) if self.prev.as_ref() == Some(&e) => continue,
+                Ok(e) => {
+                    self.prev = Some(e.clone());
+                    return Some(Ok(e));
+                }
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+}
+
+/// Write the report in a standard-output format.
+pub fn write(
+    r: &Report,
+    format: crate::cli::Format,
+    w: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    use crate::cli::Format;
+    match format {
+        Format::Text => w.write_all(text::render(r).as_bytes()),
+        Format::Json => json::write(r, w),
+        Format::Jsonl => w.write_all(json::render_lines(r).as_bytes()),
+        Format::Csv => w.write_all(csv::render(r).as_bytes()),
     }
 }

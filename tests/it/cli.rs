@@ -507,3 +507,123 @@ fn log_file_named_after_the_window_holding_its_last_events_is_judged() {
         "a verified digest covers its delivery"
     );
 }
+
+/// Per-file records past `--memory-mib` go to temporary files and are merged back; the
+/// report must not show whether they did. Every conformance bundle, with the JSON and HTML
+/// reports too, at a budget so small that every stream spills into hundreds of runs.
+#[test]
+fn report_is_identical_whether_records_spill_or_not() {
+    let root = conformance_dir();
+    let mut scenarios: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path().join("bundle"))
+        .filter(|p| p.is_dir())
+        .collect();
+    scenarios.sort();
+    assert!(
+        scenarios.len() >= 20,
+        "conformance bundles at {}",
+        root.display()
+    );
+    let out = tempfile::tempdir().unwrap();
+    let run = |bundle: &std::path::Path, tag: &str, memory: &str| {
+        let name = bundle
+            .parent()
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_string_lossy();
+        let json = out.path().join(format!("{name}.{tag}.json"));
+        let html = out.path().join(format!("{name}.{tag}.html"));
+        let o = trailproof()
+            .arg("verify")
+            .arg(bundle)
+            .args(["--format", "json", "--deterministic", "--no-progress"])
+            .args(["--memory-mib", memory])
+            .arg("--json")
+            .arg(&json)
+            .arg("--html")
+            .arg(&html)
+            .output()
+            .unwrap();
+        assert!(o.status.code().is_some_and(|c| c < 2), "{name}: {o:?}");
+        (
+            o.stdout,
+            std::fs::read(json).unwrap(),
+            std::fs::read(html).unwrap(),
+        )
+    };
+    let run = &run;
+    std::thread::scope(|s| {
+        for chunk in scenarios.chunks(scenarios.len().div_ceil(4)) {
+            s.spawn(move || {
+                for b in chunk {
+                    let memory = run(b, "memory", "64");
+                    let spilled = run(b, "spilled", "0.002");
+                    assert!(!memory.0.is_empty());
+                    assert_eq!(memory.0, memory.1, "--json writes what stdout shows");
+                    assert!(
+                        memory == spilled,
+                        "{} differs when records spill",
+                        b.display()
+                    );
+                }
+            });
+        }
+    });
+}
+
+#[test]
+fn temporary_files_never_go_into_the_evidence() {
+    let (_d, b) = scenario_copy("clean");
+    let inside = b.join("bucket");
+    let out = trailproof()
+        .arg("verify")
+        .arg(&b)
+        .arg("--temp-dir")
+        .arg(&inside)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("never writes into the evidence"));
+    // Nor through TMPDIR.
+    let out = trailproof()
+        .arg("verify")
+        .arg(&b)
+        .env("TMPDIR", &inside)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    for bad in ["0", "-1", "NaN", "inf"] {
+        let out = trailproof()
+            .arg("verify")
+            .arg(&b)
+            .args(["--memory-mib", bad])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "--memory-mib {bad}");
+    }
+}
+
+#[test]
+fn an_unwritable_temporary_folder_is_an_error_that_says_what_to_do() {
+    let (_d, b) = scenario_copy("clean");
+    let out = trailproof()
+        .arg("verify")
+        .arg(&b)
+        .args([
+            "--memory-mib",
+            "0.001",
+            "--temp-dir",
+            "/nonexistent/trailproof-tmp",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("temporary file") && err.contains("--temp-dir"),
+        "{err}"
+    );
+}

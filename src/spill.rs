@@ -1,0 +1,521 @@
+//! Sorted streams of per-file records that spill to temporary files past a memory budget.
+//!
+//! A bundle has one manifest entry, one log record and one digest listing entry per file:
+//! millions for a year of a busy account. Held in memory they would make the run's memory
+//! grow with the bundle; here each stream keeps at most its budget in memory, sorts it and
+//! writes it out as a run when it is full, and is read back as one sorted stream by merging
+//! the runs (an external merge sort). Verification then joins the sorted streams (log files
+//! against the digests that list them) instead of looking files up in an index.
+//!
+//! Runs are unnamed temporary files (`tempfile::tempfile_in`: on Linux an `O_TMPFILE` that
+//! has no name at all) in the temporary folder, never beside the evidence; the system removes
+//! them when the run ends, however it ends. A bundle that fits the budget never touches disk.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+/// At most this many runs per stream are open at once; past it the smaller half are merged
+/// into one.
+const MAX_RUNS: usize = 16;
+
+/// Read buffer per run while merging.
+const RUN_BUFFER: usize = 16 << 10;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SpillError {
+    #[error("cannot write a temporary file in {dir}: {source}")]
+    Write {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot read back a temporary file: {0}")]
+    Read(#[source] std::io::Error),
+    #[error("a temporary file was changed while trailproof ran (a record does not decode)")]
+    Corrupt,
+}
+
+/// A record of a sorted stream: how it sorts, how big it is in memory, and its bytes.
+pub trait Record: Sized + Clone {
+    /// The stream's order; records that compare equal are interchangeable.
+    fn order(&self, other: &Self) -> Ordering;
+    /// About how many bytes it holds in memory, heap included.
+    fn weight(&self) -> usize;
+    fn encode(&self, e: &mut Enc<'_>);
+    fn decode(d: &mut Dec<'_>) -> Option<Self>;
+}
+
+/// Little-endian, length-prefixed encoding of record fields.
+pub struct Enc<'a>(pub &'a mut Vec<u8>);
+
+impl Enc<'_> {
+    pub fn u8(&mut self, v: u8) {
+        self.0.push(v);
+    }
+    pub fn u64(&mut self, v: u64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    pub fn i64(&mut self, v: i64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    pub fn bytes(&mut self, b: &[u8]) {
+        self.u64(b.len() as u64);
+        self.0.extend_from_slice(b);
+    }
+    pub fn str(&mut self, s: &str) {
+        self.bytes(s.as_bytes());
+    }
+    pub fn opt_i64(&mut self, v: Option<i64>) {
+        match v {
+            Some(x) => {
+                self.u8(1);
+                self.i64(x);
+            }
+            None => self.u8(0),
+        }
+    }
+    pub fn opt_str(&mut self, v: Option<&str>) {
+        match v {
+            Some(s) => {
+                self.u8(1);
+                self.str(s);
+            }
+            None => self.u8(0),
+        }
+    }
+    pub fn opt_hash(&mut self, v: Option<&crate::hash::Sha256Hash>) {
+        match v {
+            Some(h) => {
+                self.u8(1);
+                self.0.extend_from_slice(&h.0);
+            }
+            None => self.u8(0),
+        }
+    }
+}
+
+/// Reads what `Enc` wrote; every read is checked, so a damaged file gives `None`.
+pub struct Dec<'a>(pub &'a [u8]);
+
+impl<'a> Dec<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let (head, rest) = self.0.split_at_checked(n)?;
+        self.0 = rest;
+        Some(head)
+    }
+    pub fn u8(&mut self) -> Option<u8> {
+        self.take(1)?.first().copied()
+    }
+    pub fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+    pub fn i64(&mut self) -> Option<i64> {
+        Some(i64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+    pub fn bytes(&mut self) -> Option<&'a [u8]> {
+        let n = usize::try_from(self.u64()?).ok()?;
+        self.take(n)
+    }
+    pub fn str(&mut self) -> Option<&'a str> {
+        std::str::from_utf8(self.bytes()?).ok()
+    }
+    pub fn opt_i64(&mut self) -> Option<Option<i64>> {
+        match self.u8()? {
+            0 => Some(None),
+            1 => Some(Some(self.i64()?)),
+            _ => None,
+        }
+    }
+    pub fn opt_str(&mut self) -> Option<Option<&'a str>> {
+        match self.u8()? {
+            0 => Some(None),
+            1 => Some(Some(self.str()?)),
+            _ => None,
+        }
+    }
+    pub fn opt_hash(&mut self) -> Option<Option<crate::hash::Sha256Hash>> {
+        match self.u8()? {
+            0 => Some(None),
+            1 => Some(Some(crate::hash::Sha256Hash(
+                self.take(32)?.try_into().ok()?,
+            ))),
+            _ => None,
+        }
+    }
+}
+
+/// Where runs are written, and how much memory each stream may hold.
+#[derive(Debug, Clone)]
+pub struct Budget {
+    pub dir: PathBuf,
+    pub bytes: usize,
+}
+
+impl Budget {
+    /// Everything in memory (tests, and streams known to be small).
+    pub fn unbounded() -> Self {
+        Budget {
+            dir: std::env::temp_dir(),
+            bytes: usize::MAX,
+        }
+    }
+}
+
+/// One sorted run on disk: `count` records, each a u64 length and its bytes.
+#[derive(Debug)]
+struct Run {
+    file: File,
+    count: u64,
+}
+
+/// A stream being filled: records in any order.
+#[derive(Debug)]
+pub struct Spill<T> {
+    buf: Vec<T>,
+    weight: usize,
+    budget: Budget,
+    runs: Vec<Run>,
+    count: u64,
+}
+
+impl<T> Default for Spill<T> {
+    fn default() -> Self {
+        Spill {
+            buf: Vec::new(),
+            weight: 0,
+            budget: Budget::unbounded(),
+            runs: Vec::new(),
+            count: 0,
+        }
+    }
+}
+
+impl<T: Record> Spill<T> {
+    pub fn new(budget: Budget) -> Self {
+        Spill {
+            buf: Vec::new(),
+            weight: 0,
+            budget,
+            runs: Vec::new(),
+            count: 0,
+        }
+    }
+
+    /// Records pushed so far.
+    pub fn len(&self) -> u64 {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    pub fn push(&mut self, t: T) -> Result<(), SpillError> {
+        self.weight = self
+            .weight
+            .saturating_add(t.weight() + std::mem::size_of::<T>());
+        self.buf.push(t);
+        self.count += 1;
+        if self.weight > self.budget.bytes {
+            self.spill()?;
+        }
+        Ok(())
+    }
+
+    /// Sort what is in memory and write it out as a run.
+    fn spill(&mut self) -> Result<(), SpillError> {
+        self.buf.sort_unstable_by(T::order);
+        let records = std::mem::take(&mut self.buf);
+        self.weight = 0;
+        let run = write_run(&self.budget.dir, records.into_iter().map(Ok))?;
+        self.runs.push(run);
+        if self.runs.len() >= MAX_RUNS {
+            // Merge the smaller half into one: each record is rewritten about once per
+            // sixteen-fold growth of the stream, not once per new run.
+            self.runs.sort_by_key(|r| std::cmp::Reverse(r.count));
+            let small = self.runs.split_off(MAX_RUNS / 2);
+            let merged = Merge::<T>::new(&[], &small)?;
+            self.runs.push(write_run(&self.budget.dir, merged)?);
+        }
+        Ok(())
+    }
+
+    /// Done filling: the records, sorted.
+    pub fn finish(mut self) -> Sorted<T> {
+        self.buf.sort_unstable_by(T::order);
+        self.buf.shrink_to_fit();
+        Sorted {
+            mem: self.buf,
+            runs: self.runs,
+            count: self.count,
+        }
+    }
+}
+
+fn write_run<T: Record>(
+    dir: &Path,
+    records: impl Iterator<Item = Result<T, SpillError>>,
+) -> Result<Run, SpillError> {
+    let werr = |source| SpillError::Write {
+        dir: dir.to_path_buf(),
+        source,
+    };
+    let file = tempfile::tempfile_in(dir).map_err(werr)?;
+    let mut w = BufWriter::with_capacity(RUN_BUFFER, file);
+    let mut bytes = Vec::new();
+    let mut count = 0u64;
+    for r in records {
+        let r = r?;
+        bytes.clear();
+        r.encode(&mut Enc(&mut bytes));
+        w.write_all(&(bytes.len() as u64).to_le_bytes())
+            .and_then(|()| w.write_all(&bytes))
+            .map_err(werr)?;
+        count += 1;
+    }
+    let file = w.into_inner().map_err(|e| werr(e.into_error()))?;
+    Ok(Run { file, count })
+}
+
+/// A finished stream: sorted, read as often as needed (one reading at a time).
+#[derive(Debug)]
+pub struct Sorted<T> {
+    mem: Vec<T>,
+    runs: Vec<Run>,
+    count: u64,
+}
+
+impl<T> Default for Sorted<T> {
+    fn default() -> Self {
+        Sorted {
+            mem: Vec::new(),
+            runs: Vec::new(),
+            count: 0,
+        }
+    }
+}
+
+impl<T: Record> Sorted<T> {
+    pub fn len(&self) -> u64 {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Whether any run went to disk.
+    pub fn spilled(&self) -> bool {
+        !self.runs.is_empty()
+    }
+
+    /// The records in order. Readings of one stream must not interleave: runs share
+    /// their file position.
+    pub fn iter(&self) -> Result<Merge<'_, T>, SpillError> {
+        Merge::new(&self.mem, &self.runs)
+    }
+}
+
+/// Reads one run from its start.
+struct RunReader {
+    r: BufReader<File>,
+    left: u64,
+    buf: Vec<u8>,
+}
+
+impl RunReader {
+    fn open(run: &Run) -> Result<Self, SpillError> {
+        let mut f = run.file.try_clone().map_err(SpillError::Read)?;
+        f.seek(SeekFrom::Start(0)).map_err(SpillError::Read)?;
+        Ok(RunReader {
+            r: BufReader::with_capacity(RUN_BUFFER, f),
+            left: run.count,
+            buf: Vec::new(),
+        })
+    }
+
+    fn next<T: Record>(&mut self) -> Option<Result<T, SpillError>> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let mut len = [0u8; 8];
+        if let Err(e) = self.r.read_exact(&mut len) {
+            return Some(Err(SpillError::Read(e)));
+        }
+        let Ok(n) = usize::try_from(u64::from_le_bytes(len)) else {
+            return Some(Err(SpillError::Corrupt));
+        };
+        // A length we never wrote would be a damaged file: refuse it before allocating.
+        if n > 1 << 30 {
+            return Some(Err(SpillError::Corrupt));
+        }
+        self.buf.resize(n, 0);
+        if let Err(e) = self.r.read_exact(&mut self.buf) {
+            return Some(Err(SpillError::Read(e)));
+        }
+        let mut d = Dec(&self.buf);
+        Some(T::decode(&mut d).ok_or(SpillError::Corrupt))
+    }
+}
+
+/// The head record of one source, ordered for a min-heap (ties by source, so the merge is
+/// deterministic).
+struct Head<T> {
+    rec: T,
+    src: usize,
+}
+
+impl<T: Record> PartialEq for Head<T> {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+impl<T: Record> Eq for Head<T> {}
+impl<T: Record> PartialOrd for Head<T> {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl<T: Record> Ord for Head<T> {
+    fn cmp(&self, o: &Self) -> Ordering {
+        // Reversed: `BinaryHeap` pops the greatest.
+        o.rec.order(&self.rec).then(o.src.cmp(&self.src))
+    }
+}
+
+/// The k-way merge of a stream's runs and its in-memory part.
+pub struct Merge<'a, T> {
+    mem: std::slice::Iter<'a, T>,
+    readers: Vec<RunReader>,
+    heap: BinaryHeap<Head<T>>,
+    failed: bool,
+}
+
+impl<'a, T: Record> Merge<'a, T> {
+    fn new(mem: &'a [T], runs: &[Run]) -> Result<Self, SpillError> {
+        let mut m = Merge {
+            mem: mem.iter(),
+            readers: runs.iter().map(RunReader::open).collect::<Result<_, _>>()?,
+            heap: BinaryHeap::new(),
+            failed: false,
+        };
+        for src in 0..=m.readers.len() {
+            if let Some(rec) = m.pull(src)? {
+                m.heap.push(Head { rec, src });
+            }
+        }
+        Ok(m)
+    }
+
+    /// The next record of source `src` (the last source is the in-memory part).
+    fn pull(&mut self, src: usize) -> Result<Option<T>, SpillError> {
+        match self.readers.get_mut(src) {
+            Some(r) => r.next().transpose(),
+            None => Ok(self.mem.next().cloned()),
+        }
+    }
+}
+
+impl<T: Record> Iterator for Merge<'_, T> {
+    type Item = Result<T, SpillError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        let Head { rec, src } = self.heap.pop()?;
+        match self.pull(src) {
+            Ok(Some(next)) => self.heap.push(Head { rec: next, src }),
+            Ok(None) => {}
+            Err(e) => {
+                self.failed = true;
+                return Some(Err(e));
+            }
+        }
+        Some(Ok(rec))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    struct R(String, u64);
+
+    impl Record for R {
+        fn order(&self, o: &Self) -> Ordering {
+            (&self.0, self.1).cmp(&(&o.0, o.1))
+        }
+        fn weight(&self) -> usize {
+            self.0.len()
+        }
+        fn encode(&self, e: &mut Enc<'_>) {
+            e.str(&self.0);
+            e.u64(self.1);
+        }
+        fn decode(d: &mut Dec<'_>) -> Option<Self> {
+            Some(R(d.str()?.to_owned(), d.u64()?))
+        }
+    }
+
+    fn records(n: u64) -> Vec<R> {
+        // A fixed shuffle: multiplication by a unit modulo a prime.
+        (0..n)
+            .map(|i| {
+                let k = (i * 7919) % 10007;
+                R(format!("key-{:05}", k % 977), k)
+            })
+            .collect()
+    }
+
+    fn sorted_with(budget: usize, n: u64) -> (Vec<R>, bool) {
+        let mut s = Spill::new(Budget {
+            dir: std::env::temp_dir(),
+            bytes: budget,
+        });
+        for r in records(n) {
+            s.push(r).unwrap();
+        }
+        let s = s.finish();
+        assert_eq!(s.len(), n);
+        let out: Vec<R> = s.iter().unwrap().map(Result::unwrap).collect();
+        // Read twice: the same records again (the manifest is written to several outputs).
+        let again: Vec<R> = s.iter().unwrap().map(Result::unwrap).collect();
+        assert_eq!(out, again);
+        (out, s.spilled())
+    }
+
+    #[test]
+    fn spilled_stream_reads_back_sorted_and_complete() {
+        let mut expected = records(5000);
+        expected.sort_by(R::order);
+        let (mem, mem_spilled) = sorted_with(usize::MAX, 5000);
+        assert!(!mem_spilled);
+        assert_eq!(mem, expected);
+        // A tiny budget: hundreds of runs, merged in cascades of `MAX_RUNS`.
+        let (disk, disk_spilled) = sorted_with(500, 5000);
+        assert!(disk_spilled);
+        assert_eq!(disk, expected);
+    }
+
+    #[test]
+    fn empty_stream() {
+        let s: Spill<R> = Spill::new(Budget::unbounded());
+        let s = s.finish();
+        assert!(s.is_empty());
+        assert_eq!(s.iter().unwrap().count(), 0);
+    }
+
+    #[test]
+    fn damaged_record_is_an_error_not_a_panic() {
+        let mut d = Dec(&[5, 0, 0, 0, 0, 0, 0, 0, b'a']);
+        assert!(R::decode(&mut d).is_none());
+        let mut d = Dec(&[0xff; 8]);
+        assert!(d.bytes().is_none());
+    }
+}
