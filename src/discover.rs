@@ -76,13 +76,30 @@ pub struct LogItem {
     pub src: Source,
     pub key: LogKey,
     pub result: LogResult,
+    /// Where the canonical key starts in the path (found once: records sort by it).
+    canonical_at: u32,
 }
 
 impl LogItem {
+    pub fn new(src: Source, key: LogKey, result: LogResult) -> Self {
+        let canonical_at = s3key::canonical_at(&src.display)
+            .and_then(|at| u32::try_from(at).ok())
+            .unwrap_or(0);
+        LogItem {
+            src,
+            key,
+            result,
+            canonical_at,
+        }
+    }
+
     /// The canonical key (`AWSLogs/...`), how digests name this file: the tail of its
     /// path, which `s3key::classify` found to be a log key.
     pub fn canonical(&self) -> &str {
-        s3key::canonical_in(&self.src.display).unwrap_or(&self.src.display)
+        self.src
+            .display
+            .get(self.canonical_at as usize..)
+            .unwrap_or(&self.src.display)
     }
 
     pub fn file_name(&self) -> &str {
@@ -641,13 +658,13 @@ fn ignored_need(display: Arc<str>, size: u64, need: &Need, why: &str) -> Item {
                 ..LogResult::default()
             };
             Item::Log(
-                LogItem {
-                    src: Source {
+                LogItem::new(
+                    Source {
                         display: display.clone(),
                     },
-                    key: k.clone(),
+                    k.clone(),
                     result,
-                },
+                ),
                 entry("log"),
             )
         }
@@ -684,13 +701,13 @@ fn ingest_bytes(
                 logfile::analyse_compressed(&bytes, limits.max_inflate, buf, &mut result)
             });
             Item::Log(
-                LogItem {
-                    src: Source {
+                LogItem::new(
+                    Source {
                         display: display.clone(),
                     },
                     key,
                     result,
-                },
+                ),
                 entry("log"),
             )
         }
@@ -1150,9 +1167,9 @@ impl Record for LogItem {
             (Some(a), Some(b)) => Some((a, b)),
             _ => None,
         };
-        Some(LogItem {
-            src: Source { display },
-            key: LogKey {
+        Some(LogItem::new(
+            Source { display },
+            LogKey {
                 place: Arc::new(s3key::LogPlace {
                     base: s3key::KeyBase {
                         prefix,
@@ -1163,8 +1180,8 @@ impl Record for LogItem {
                 }),
                 time,
             },
-            result: r,
-        })
+            r,
+        ))
     }
 }
 

@@ -157,15 +157,20 @@ pub fn classify(path: &str) -> KeyShape {
 /// Where the canonical key (`AWSLogs/...`) starts in an S3 object key, if it has one: the
 /// last segment that is exactly `AWSLogs`.
 pub fn canonical_at(s3_object: &str) -> Option<usize> {
-    let mut at = None;
-    let mut offset = 0;
-    for seg in s3_object.split('/') {
-        if seg == "AWSLogs" {
-            at = Some(offset);
+    // The last segment that is exactly `AWSLogs`, searched from the end: this runs for
+    // every comparison when log records are sorted, so no split into segments.
+    const SEG: &str = "AWSLogs";
+    let b = s3_object.as_bytes();
+    let mut end = s3_object.len();
+    while let Some(i) = s3_object.get(..end).and_then(|h| h.rfind(SEG)) {
+        let starts = i == 0 || b.get(i - 1) == Some(&b'/');
+        let ends = matches!(b.get(i + SEG.len()), None | Some(b'/'));
+        if starts && ends {
+            return Some(i);
         }
-        offset += seg.len() + 1;
+        end = i;
     }
-    at
+    None
 }
 
 /// The canonical key (`AWSLogs/...`) inside an S3 object key or bundle path, if it has one.
@@ -296,6 +301,38 @@ fn parse_digest_name(name: &str) -> Option<DigestName> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn canonical_at_is_the_last_segment_named_awslogs() {
+        // The plain definition, segment by segment.
+        fn by_segments(s: &str) -> Option<usize> {
+            let (mut at, mut offset) = (None, 0);
+            for seg in s.split('/') {
+                if seg == "AWSLogs" {
+                    at = Some(offset);
+                }
+                offset += seg.len() + 1;
+            }
+            at
+        }
+        for s in [
+            "",
+            "AWSLogs",
+            "AWSLogs/",
+            "/AWSLogs",
+            "bucket/AWSLogs/1/CloudTrail/x.json.gz",
+            "AWSLogs/AWSLogs/x",
+            "a/AWSLogsX/AWSLogs/b",
+            "a/XAWSLogs/b",
+            "a/AWSLogs/b/AWSLogsAWSLogs/c",
+            "AWSLogsAWSLogs",
+            "a/AWSLogs/b/AWSLogs",
+            "é/AWSLogs/ü",
+            "AWSLog/AWSLogs_/x",
+        ] {
+            assert_eq!(canonical_at(s), by_segments(s), "{s:?}");
+        }
+    }
 
     #[test]
     fn log_key_with_prefix_and_org() {
