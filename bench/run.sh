@@ -5,10 +5,12 @@
 #
 #   bench/run.sh [WORKDIR]        (default /tmp/trailproof-bench; needs ~3 GB free)
 #
-# Bundles (3 regions, 12 log files an hour):
-#   full   7 days, 200 events a file   (~1.6 GB of log JSON)  throughput, thread scaling
-#   lean   7 days,  20 events a file   (same cells, 10x fewer events)  memory vs events
-#   small  17 hours, 200 events a file (~10x smaller bundle)  memory vs bundle size
+# Bundles (3 regions):
+#   full   7 days, 12 files an hour, 200 events a file (~1.6 GB of log JSON)  throughput
+#   lean   7 days, 12 files an hour,  20 events a file (10x fewer events)   memory vs events
+#   small  17 hours, 12 files an hour, 200 events      (10x smaller bundle)  memory vs size
+#   many   7 days, 120 files an hour,  20 events a file (10x the files of full, same JSON)
+#          memory vs number of files: per-file records spill past --memory-mib
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${1:-/tmp/trailproof-bench}
@@ -16,19 +18,20 @@ mkdir -p "$WORK"
 cargo build --release --quiet
 BIN=target/release/trailproof
 
-gen() { # name days events
+gen() { # name days hours events files-an-hour
     local dir="$WORK/$1"
     if [ ! -f "$dir/.done" ]; then
         rm -rf "$dir" && mkdir -p "$dir"
         TRAILPROOF_BENCH_DIR="$dir" TRAILPROOF_BENCH_DAYS="$2" TRAILPROOF_BENCH_EVENTS="$4" \
-            TRAILPROOF_BENCH_HOURS="$3" \
+            TRAILPROOF_BENCH_HOURS="$3" TRAILPROOF_BENCH_FILES_PER_HOUR="$5" \
             cargo test --release --quiet --test it -- --ignored generate_bench_bundle >/dev/null
         touch "$dir/.done"
     fi
 }
-gen full 7 0 200
-gen lean 7 0 20
-gen small 0 17 200
+gen full 7 0 200 12
+gen lean 7 0 20 12
+gen small 0 17 200 12
+gen many 7 0 20 120
 
 measure() { # name threads
     local dir="$WORK/$1" out="$WORK/$1.t$2.json" tm="$WORK/$1.t$2.time"
@@ -47,12 +50,18 @@ PY
 
 echo "| bundle | threads | MB of JSON | files | events | wall s | MB/s | files/s | peak RSS MiB | verdict |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
-for b in full lean small; do
+for b in full lean small many; do
     for t in 1 2; do measure "$b" "$t"; done
 done
 # Byte-identical reports whatever the thread count.
 cmp -s "$WORK/full.t1.json" "$WORK/full.t2.json" && echo "reports with --threads 1 and 2: identical" \
     || echo "reports with --threads 1 and 2: DIFFER"
+# Byte-identical whether per-file records spill to temporary files or stay in memory.
+/usr/bin/time -f '%e %M' -o "$WORK/many.mem.time" "$BIN" verify "$WORK/many" --format json \
+    --deterministic --no-progress --memory-mib 100000 > "$WORK/many.mem.json" || true
+cmp -s "$WORK/many.t2.json" "$WORK/many.mem.json" \
+    && echo "many, records spilled (default) and all in memory (--memory-mib 100000): identical; in memory: $(awk '{printf "%.2f s, %.1f MiB", $1, $2/1024}' "$WORK/many.mem.time")" \
+    || echo "many, records spilled and in memory: DIFFER"
 echo
 echo "Bare per-file loop on the same files (cargo bench --bench stages):"
 cargo bench --quiet --bench stages -- "$WORK/full" 2>/dev/null | grep -v '^$' | tee "$WORK/stages.txt"

@@ -127,29 +127,65 @@ struct Agg {
     verified: BTreeMap<i64, HourCount>,
     present: BTreeMap<i64, u64>,
     valid: BTreeMap<i64, u64>,
-    /// The minutes log files were delivered at (keys name minutes: at most 60 an hour).
-    log_times: BTreeSet<i64>,
+    /// The minutes log files were delivered at.
+    log_times: Minutes,
     /// Where the log files' events fall, merged.
     event_spans: Spans,
     has_evidence_in_window: bool,
 }
 
-/// A union of closed time spans, kept merged: "does any file's events overlap [a, b)"
-/// needs only the union, which does not grow with the number of files.
+/// A set of minutes (log keys name minutes), one 60-bit word per hour: a region's
+/// deliveries cost eight bytes an hour however many files there are.
+#[derive(Default)]
+struct Minutes(BTreeMap<i64, u64>);
+
+impl Minutes {
+    fn insert(&mut self, t: i64) {
+        let hour = time::hour_floor(t);
+        let bit = (t - hour) / time::MINUTE;
+        *self.0.entry(hour).or_default() |= 1u64 << bit;
+    }
+
+    /// The first minute at or after `t`.
+    fn first_from(&self, t: i64) -> Option<i64> {
+        let hour = time::hour_floor(t);
+        // Minutes of `t`'s hour at or after it (a minute that starts before `t` is before it).
+        let from = (t - hour + time::MINUTE - 1) / time::MINUTE;
+        self.0.range(hour..).find_map(|(&h, &bits)| {
+            let bits = if h == hour {
+                bits.checked_shr(u32::try_from(from).ok()?)?
+                    .checked_shl(u32::try_from(from).ok()?)?
+            } else {
+                bits
+            };
+            (bits != 0).then(|| h + i64::from(bits.trailing_zeros()) * time::MINUTE)
+        })
+    }
+}
+
+/// Where log files' events fall: a union of closed time spans, kept merged. "Does any
+/// file hold events of [a, b)" needs only the union. Spans less than a minute apart merge
+/// too: the timeline speaks in minutes (log keys name minutes), and less than a minute
+/// between two files' events is no stretch without logging. So it holds at most one span
+/// per minute of a region, however many files there are.
 #[derive(Default)]
 struct Spans(BTreeMap<i64, i64>);
 
+/// Spans closer than this merge.
+const SPAN_GAP: i64 = time::MINUTE;
+
 impl Spans {
     fn insert(&mut self, (mut s, mut e): (i64, i64)) {
-        // Every span that overlaps or touches [s, e] is merged into it.
-        let touching: Vec<(i64, i64)> = self
+        // Stored spans are at least `SPAN_GAP` apart, so by start they are also by end:
+        // the ones to merge are the last few that start before `e + SPAN_GAP`.
+        let near: Vec<(i64, i64)> = self
             .0
-            .range(..=e)
+            .range(..e.saturating_add(SPAN_GAP))
             .rev()
-            .take_while(|&(_, &end)| end >= s)
+            .take_while(|&(_, &end)| end > s.saturating_sub(SPAN_GAP))
             .map(|(&a, &b)| (a, b))
             .collect();
-        for (a, b) in touching {
+        for (a, b) in near {
             self.0.remove(&a);
             s = s.min(a);
             e = e.max(b);
@@ -805,7 +841,7 @@ fn region_reason(inp: &Inputs<'_>, region: &str) -> String {
 fn segments(
     window: (i64, i64),
     intervals: &[(i64, i64, Class)],
-    log_times: Option<&BTreeSet<i64>>,
+    log_times: Option<&Minutes>,
     event_spans: Option<&Spans>,
     proven_stops: &[(i64, i64)],
 ) -> Vec<(i64, i64, Class)> {
@@ -833,7 +869,7 @@ fn segments(
             }
         }
         // The first delivery at or after `a`.
-        let first = log_times.and_then(|t| t.range(a..).next().copied());
+        let first = log_times.and_then(|t| t.first_from(a));
         let delivered = first.is_some_and(|t| t < b);
         // Log files delivered while the chain was broken off mean logging went on: log
         // file validation was off (or the digests are gone), which is `unverified`, not
@@ -942,23 +978,59 @@ mod tests {
     }
 
     #[test]
+    fn minutes_find_the_first_delivery_at_or_after_a_time() {
+        let times = [0, 60, 3540, 3600, 7260, 86400 * 3 + 120];
+        let mut m = Minutes::default();
+        for t in times {
+            m.insert(t);
+        }
+        for t in (-100..86400 * 3 + 300).step_by(17) {
+            let want = times.iter().copied().filter(|&x| x >= t).min();
+            assert_eq!(m.first_from(t), want, "{t}");
+        }
+    }
+
+    #[test]
     fn merged_spans_answer_overlap_as_the_spans_would() {
-        let spans = [(10, 20), (30, 40), (15, 25), (50, 50), (40, 45), (100, 120)];
+        // Spans a minute or more apart stay apart, and answer exactly.
+        let m = time::MINUTE;
+        let spans = [
+            (10 * m, 20 * m),
+            (30 * m, 40 * m),
+            (15 * m, 25 * m),
+            (50 * m, 50 * m),
+            (40 * m, 45 * m),
+            (100 * m, 120 * m),
+        ];
         let mut merged = Spans::default();
         for s in spans {
             merged.insert(s);
         }
-        // Overlapping and touching spans merge; apart ones stay apart.
         let got: Vec<(i64, i64)> = merged.0.iter().map(|(&a, &b)| (a, b)).collect();
-        assert_eq!(got, [(10, 25), (30, 45), (50, 50), (100, 120)]);
-        for a in 0..130 {
-            for b in a + 1..131 {
+        assert_eq!(
+            got,
+            [
+                (10 * m, 25 * m),
+                (30 * m, 45 * m),
+                (50 * m, 50 * m),
+                (100 * m, 120 * m)
+            ]
+        );
+        for a in (0..130 * m).step_by(7) {
+            for b in (a + 1..131 * m).step_by(13) {
                 let any = spans.iter().any(|&(s, e)| s < b && e >= a);
                 assert_eq!(merged.overlaps(a, b), any, "[{a}, {b})");
             }
         }
+        // Files a few seconds apart (120 an hour) are one span, not one per file.
+        let mut busy = Spans::default();
+        for i in 0..120 {
+            busy.insert((i * 30, i * 30 + 25));
+        }
+        assert_eq!(busy.0.len(), 1);
+        assert!(!busy.overlaps(3600, 4000));
         // A span swallowing several.
-        merged.insert((0, 200));
+        merged.insert((0, 200 * m));
         assert_eq!(merged.0.len(), 1);
     }
 

@@ -214,12 +214,26 @@ impl<T: Record> Spill<T> {
     }
 
     pub fn push(&mut self, t: T) -> Result<(), SpillError> {
-        self.weight = self
-            .weight
-            .saturating_add(t.weight() + std::mem::size_of::<T>());
+        // The budget counts the records' own heap and the buffer as allocated. The buffer
+        // grows by doubling: write it out rather than let it double past the budget (it
+        // keeps its capacity for the next run).
+        let size = std::mem::size_of::<T>();
+        if self.buf.len() == self.buf.capacity() && !self.buf.is_empty() {
+            let doubled = self
+                .weight
+                .saturating_add(self.buf.capacity().saturating_mul(2 * size));
+            if doubled > self.budget.bytes {
+                self.spill()?;
+            }
+        }
+        self.weight = self.weight.saturating_add(t.weight());
         self.buf.push(t);
         self.count += 1;
-        if self.weight > self.budget.bytes {
+        if self
+            .weight
+            .saturating_add(self.buf.len().saturating_mul(size))
+            > self.budget.bytes
+        {
             self.spill()?;
         }
         Ok(())
@@ -228,9 +242,10 @@ impl<T: Record> Spill<T> {
     /// Sort what is in memory and write it out as a run.
     fn spill(&mut self) -> Result<(), SpillError> {
         self.buf.sort_unstable_by(T::order);
-        let records = std::mem::take(&mut self.buf);
         self.weight = 0;
-        let run = write_run(&self.budget.dir, records.into_iter().map(Ok))?;
+        // Drained, not taken: the buffer keeps its capacity for the next run instead of
+        // growing again by doubling (each doubling briefly holds old and new).
+        let run = write_run(&self.budget.dir, self.buf.drain(..).map(Ok))?;
         self.runs.push(run);
         if self.runs.len() >= MAX_RUNS {
             // Merge the smaller half into one: each record is rewritten about once per
