@@ -153,7 +153,8 @@ pub struct Inventory {
     pub configs: Vec<ConfigFile>,
     /// Every input file; `lib.rs` adds `--public-key` files and finishes it.
     pub manifest: Spill<ManifestEntry>,
-    pub findings: Vec<Finding>,
+    /// Files that are not evidence, or cannot be read; `lib.rs` adds the other stages'.
+    pub findings: Spill<Finding>,
     /// Other bucket objects, recognised and skipped.
     pub skipped: u64,
     pub ignored: u64,
@@ -261,6 +262,7 @@ pub fn discover(
         listing_spill: Spill::new(budget.clone()),
         sha_spill: Spill::new(budget.clone()),
         manifest: Spill::new(budget.clone()),
+        findings: Spill::new(budget.clone()),
         accounts: accounts.to_vec(),
         ..Inventory::default()
     };
@@ -945,7 +947,7 @@ impl Inventory {
             Item::Ignored(m, f) => {
                 self.ignored += 1;
                 self.manifest.push(m)?;
-                self.findings.push(f);
+                self.findings.push(f)?;
             }
         }
         Ok(())
@@ -1262,15 +1264,16 @@ mod tests {
         .unwrap();
         assert_eq!(inv.key_files.len(), 1);
         assert_eq!(inv.key_files[0].region_hint.as_deref(), Some("us-east-1"));
-        let ignored: Vec<&str> = inv
-            .findings
+        let findings = inv.findings.finish();
+        let ignored: Vec<String> = findings
             .iter()
-            .filter_map(|f| f.path.as_deref())
+            .unwrap()
+            .filter_map(|f| f.unwrap().path)
             .collect();
-        assert!(ignored.contains(&"notes.txt"));
-        assert!(ignored.contains(&"broken.json"));
+        assert!(ignored.iter().any(|p| p == "notes.txt"));
+        assert!(ignored.iter().any(|p| p == "broken.json"));
         #[cfg(unix)]
-        assert!(ignored.contains(&"loop"));
+        assert!(ignored.iter().any(|p| p == "loop"));
         let manifest = inv.manifest.finish();
         assert!(manifest
             .iter()

@@ -7,7 +7,9 @@
 //!
 //! Failures to *run* (bad arguments, unreadable bundle root) are `crate::Error`, never findings.
 
+use crate::spill::{Dec, Distinct, Enc, Record, Sorted, Spill, SpillError};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// Finding kinds: SPEC "Finding kinds". Names are a public contract: never rename one.
@@ -416,6 +418,211 @@ pub fn sort_findings(findings: &mut Vec<Finding>) {
     findings.dedup();
 }
 
+impl GapCause {
+    const ALL: [GapCause; 4] = [
+        GapCause::LoggingStopped,
+        GapCause::DigestMissing,
+        GapCause::NoEvidence,
+        GapCause::Unverified,
+    ];
+}
+
+impl Record for Finding {
+    fn order(&self, o: &Self) -> std::cmp::Ordering {
+        self.sort_key().cmp(&o.sort_key())
+    }
+    fn weight(&self) -> usize {
+        let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+        let ev = &self.evidence;
+        self.message.len()
+            + opt(&self.account)
+            + opt(&self.region)
+            + opt(&self.trail)
+            + opt(&self.path)
+            + opt(&ev.file)
+            + opt(&ev.expected)
+            + opt(&ev.actual)
+            + ev.details.iter().map(String::len).sum::<usize>()
+            + self.event.as_ref().map_or(0, |_| 256)
+            + 64
+    }
+    fn encode(&self, e: &mut Enc<'_>) {
+        e.str(self.kind.as_str());
+        e.str(self.severity.as_str());
+        e.str(&self.message);
+        for o in [&self.account, &self.region, &self.trail, &self.path] {
+            e.opt_str(o.as_deref());
+        }
+        e.opt_i64(self.start);
+        e.opt_i64(self.end);
+        e.opt_str(self.cause.map(GapCause::as_str));
+        match &self.event {
+            Some(ev) => {
+                e.u8(1);
+                e.str(&ev.event_name);
+                e.str(&ev.event_time);
+                for o in [&ev.principal, &ev.source_ip, &ev.error_code, &ev.event_id] {
+                    e.opt_str(o.as_deref());
+                }
+            }
+            None => e.u8(0),
+        }
+        let ev = &self.evidence;
+        for o in [&ev.file, &ev.expected, &ev.actual] {
+            e.opt_str(o.as_deref());
+        }
+        e.u64(ev.details.len() as u64);
+        for d in &ev.details {
+            e.str(d);
+        }
+    }
+    fn decode(d: &mut Dec<'_>) -> Option<Self> {
+        let kind = d.str()?;
+        let kind = *Kind::ALL.iter().find(|k| k.as_str() == kind)?;
+        let mut f = Finding::new(kind);
+        f.severity = Severity::parse(d.str()?)?;
+        f.message = d.str()?.to_owned();
+        let opt = |d: &mut Dec<'_>| d.opt_str().map(|o| o.map(str::to_owned));
+        f.account = opt(d)?;
+        f.region = opt(d)?;
+        f.trail = opt(d)?;
+        f.path = opt(d)?;
+        f.start = d.opt_i64()?;
+        f.end = d.opt_i64()?;
+        f.cause = match d.opt_str()? {
+            Some(c) => Some(*GapCause::ALL.iter().find(|g| g.as_str() == c)?),
+            None => None,
+        };
+        f.event = match d.u8()? {
+            0 => None,
+            1 => Some(EventFacts {
+                event_name: d.str()?.to_owned(),
+                event_time: d.str()?.to_owned(),
+                principal: opt(d)?,
+                source_ip: opt(d)?,
+                error_code: opt(d)?,
+                event_id: opt(d)?,
+            }),
+            _ => return None,
+        };
+        f.evidence.file = opt(d)?;
+        f.evidence.expected = opt(d)?;
+        f.evidence.actual = opt(d)?;
+        let n = d.u64()?;
+        for _ in 0..n {
+            f.evidence.details.push(d.str()?.to_owned());
+        }
+        Some(f)
+    }
+}
+
+/// Every finding of a run in report order, each once. They are read from a sorted stream
+/// (`spill.rs`), so a bundle with a finding for each of a million files does not hold them
+/// all in memory; the counts the verdict, exit status and summary need are kept.
+#[derive(Debug, Default)]
+pub struct Findings {
+    sorted: Sorted<Finding>,
+    len: u64,
+    by_severity: BTreeMap<Severity, u64>,
+    /// Per kind: all, and those above `info`.
+    by_kind: BTreeMap<Kind, (u64, u64)>,
+}
+
+impl Findings {
+    pub fn new(findings: Spill<Finding>) -> Result<Findings, SpillError> {
+        let mut out = Findings {
+            sorted: findings.finish(),
+            ..Findings::default()
+        };
+        let mut by_severity = BTreeMap::new();
+        let mut by_kind: BTreeMap<Kind, (u64, u64)> = BTreeMap::new();
+        let mut len = 0;
+        for f in out.iter()? {
+            let f = f?;
+            len += 1;
+            *by_severity.entry(f.severity).or_default() += 1;
+            let k = by_kind.entry(f.kind).or_default();
+            k.0 += 1;
+            k.1 += u64::from(f.severity > Severity::Info);
+        }
+        out.len = len;
+        out.by_severity = by_severity;
+        out.by_kind = by_kind;
+        Ok(out)
+    }
+
+    /// In report order. One reading at a time (`spill::Sorted::iter`).
+    pub fn iter(&self) -> Result<Distinct<'_, Finding>, SpillError> {
+        self.sorted.iter_distinct()
+    }
+
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The highest severity found.
+    pub fn worst(&self) -> Option<Severity> {
+        self.by_severity.keys().next_back().copied()
+    }
+
+    pub fn count(&self, severity: Severity) -> u64 {
+        self.by_severity.get(&severity).copied().unwrap_or(0)
+    }
+
+    /// Findings of this kind above `info`.
+    pub fn above_info_of(&self, kind: Kind) -> u64 {
+        self.by_kind.get(&kind).map_or(0, |k| k.1)
+    }
+
+    pub fn above_info(&self) -> u64 {
+        self.by_severity
+            .iter()
+            .filter(|(s, _)| **s > Severity::Info)
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// Counts by kind name, for the report's summary.
+    pub fn kind_counts(&self) -> impl Iterator<Item = (Kind, u64)> + '_ {
+        self.by_kind.iter().map(|(k, n)| (*k, n.0))
+    }
+
+    /// Findings above `info`, worst first, then in report order, up to `limit`: one
+    /// reading per severity, so only what is returned is held.
+    pub fn worst_first(&self, limit: usize) -> Result<Vec<Finding>, SpillError> {
+        let mut out = Vec::new();
+        self.each_worst_first(|f| {
+            out.push(f);
+            out.len() < limit
+        })?;
+        Ok(out)
+    }
+
+    /// Hand each finding above `info` to `each`, worst first, then in report order, until
+    /// `each` returns false.
+    pub fn each_worst_first(
+        &self,
+        mut each: impl FnMut(Finding) -> bool,
+    ) -> Result<(), SpillError> {
+        for sev in Severity::ALL.iter().rev().filter(|s| **s > Severity::Info) {
+            if self.count(*sev) == 0 {
+                continue;
+            }
+            for f in self.iter()? {
+                let f = f?;
+                if f.severity == *sev && !each(f) {
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The verdict the report opens with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -438,10 +645,11 @@ impl Verdict {
     }
 
     /// `provable` is false when no digest in the window verified at all.
-    pub fn from_findings(findings: &[Finding], provable: bool) -> Verdict {
+    /// From the worst severity found, and whether anything in the window is provable.
+    pub fn from_worst(worst: Option<Severity>, provable: bool) -> Verdict {
         if !provable {
             Verdict::Inconclusive
-        } else if findings.iter().any(|f| f.severity > Severity::Info) {
+        } else if worst.is_some_and(|w| w > Severity::Info) {
             Verdict::Findings
         } else {
             Verdict::Verified
@@ -450,8 +658,8 @@ impl Verdict {
 }
 
 /// SPEC exit status: 1 for any finding at or above `fail_on`, or an inconclusive verdict.
-pub fn exit_status(verdict: Verdict, findings: &[Finding], fail_on: Severity) -> i32 {
-    if verdict == Verdict::Inconclusive || findings.iter().any(|f| f.severity >= fail_on) {
+pub fn exit_status(verdict: Verdict, worst: Option<Severity>, fail_on: Severity) -> i32 {
+    if verdict == Verdict::Inconclusive || worst.is_some_and(|w| w >= fail_on) {
         1
     } else {
         0
@@ -506,16 +714,65 @@ mod tests {
 
     #[test]
     fn exit_status_follows_fail_on() {
-        let low = vec![Finding::new(Kind::ConfigNotEncrypted).severity(Severity::Low)];
-        let v = Verdict::from_findings(&low, true);
+        let low = Some(Severity::Low);
+        let v = Verdict::from_worst(low, true);
         assert_eq!(v, Verdict::Findings);
-        assert_eq!(exit_status(v, &low, Severity::Medium), 0);
-        assert_eq!(exit_status(v, &low, Severity::Low), 1);
+        assert_eq!(exit_status(v, low, Severity::Medium), 0);
+        assert_eq!(exit_status(v, low, Severity::Low), 1);
         assert_eq!(
-            exit_status(Verdict::Inconclusive, &[], Severity::Critical),
+            exit_status(Verdict::Inconclusive, None, Severity::Critical),
             1
         );
-        let info = vec![Finding::new(Kind::InputIgnored)];
-        assert_eq!(Verdict::from_findings(&info, true), Verdict::Verified);
+        assert_eq!(
+            Verdict::from_worst(Some(Severity::Info), true),
+            Verdict::Verified
+        );
+        assert_eq!(Verdict::from_worst(None, true), Verdict::Verified);
+    }
+
+    #[test]
+    fn findings_read_back_in_order_worst_first_and_counted() {
+        let mut spill = Spill::new(crate::spill::Budget {
+            dir: std::env::temp_dir(),
+            bytes: 300,
+        });
+        let sev = [Severity::Low, Severity::Info, Severity::High, Severity::Low];
+        let mut all = Vec::new();
+        for i in 0..40 {
+            let mut f = Finding::new(Kind::LogUnreferenced)
+                .severity(sev[i % 4])
+                .message(format!("file {i:02}"))
+                .scope(Some("111122223333"), Some("eu-west-1"), None)
+                .period(i as i64, i as i64 + 60)
+                .evidence(Evidence::values("d", "x", "y").detail("a: b"));
+            if i % 7 == 0 {
+                f.event = Some(EventFacts {
+                    event_name: "StopLogging".into(),
+                    event_time: "2025-01-06T09:23:27Z".into(),
+                    principal: Some("arn:aws:iam::111122223333:user/x".into()),
+                    ..EventFacts::default()
+                });
+                f.cause = Some(GapCause::LoggingStopped);
+            }
+            all.push(f.clone());
+            spill.push(f.clone()).unwrap();
+            // The same finding twice is one.
+            spill.push(f).unwrap();
+        }
+        let findings = Findings::new(spill).unwrap();
+        sort_findings(&mut all);
+        let read: Vec<Finding> = findings.iter().unwrap().map(Result::unwrap).collect();
+        assert_eq!(read, all);
+        assert_eq!(findings.len(), 40);
+        assert_eq!(findings.worst(), Some(Severity::High));
+        assert_eq!(findings.count(Severity::Low), 20);
+        assert_eq!(findings.above_info(), 30);
+        let worst = findings.worst_first(12).unwrap();
+        assert_eq!(worst.len(), 12);
+        assert!(worst[..10].iter().all(|f| f.severity == Severity::High));
+        assert!(worst[10..].iter().all(|f| f.severity == Severity::Low));
+        assert!(worst[..10]
+            .windows(2)
+            .all(|w| w[0].sort_key() < w[1].sort_key()));
     }
 }

@@ -37,7 +37,7 @@ pub use error::{Error, Result};
 use cli::Options;
 use config::EvidenceSummary;
 use discover::KeyFile;
-use findings::{exit_status, sort_findings, Finding, Severity, Verdict};
+use findings::{exit_status, Findings, Severity, Verdict};
 use report::{Report, Summary};
 use std::collections::BTreeSet;
 
@@ -95,7 +95,8 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
     );
     // The join of log files and listings feeds coverage one file at a time.
     let mut fold = coverage::LogFold::new(window, &inv.notable);
-    let log_check = verify::check(
+    let mut findings = std::mem::take(&mut inv.findings);
+    let listed_per_hour = verify::check(
         &verify::Inputs {
             logs: &inv.logs,
             listings: &inv.listings,
@@ -104,6 +105,7 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
             window,
             listed_window,
         },
+        &mut findings,
         |item, st| {
             let duplicate = inv.duplicate_logs.contains(&*item.src.display);
             fold.add(item, st, duplicate);
@@ -133,7 +135,7 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
             digests: &digests,
             missing: &chains.missing,
             notable: &inv.notable,
-            listed_per_hour: &log_check.listed_per_hour,
+            listed_per_hour: &listed_per_hour,
             config: &cfg,
             key_regions: &ring.regions,
             extra_regions: &opts.regions,
@@ -145,16 +147,20 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
     evidence.regions_with_evidence.extend(log_regions);
     let mismatches = config::against_evidence(&cfg, &evidence);
 
-    let mut findings: Vec<Finding> = Vec::new();
-    findings.extend(inv.findings.iter().cloned());
-    findings.extend(ring.findings.iter().cloned());
-    findings.extend(digest::findings(&digests, window));
-    findings.extend(chains.findings);
-    findings.extend(log_check.findings);
-    findings.extend(cfg.findings.iter().cloned());
-    findings.extend(mismatches);
-    findings.extend(cov.findings.iter().cloned());
-    sort_findings(&mut findings);
+    // Every stage's findings into one sorted stream: report order, each once.
+    for f in ring
+        .findings
+        .iter()
+        .cloned()
+        .chain(digest::findings(&digests, window))
+        .chain(chains.findings)
+        .chain(cfg.findings.iter().cloned())
+        .chain(mismatches)
+        .chain(cov.findings.iter().cloned())
+    {
+        findings.push(f)?;
+    }
+    let findings = Findings::new(findings)?;
 
     // Report.
     let in_window = |d: &digest::DigestFile| {
@@ -164,8 +170,8 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
     let provable = digests
         .iter()
         .any(|d| d.status.is_verified() && in_window(d));
-    let verdict = Verdict::from_findings(&findings, provable);
-    let status = exit_status(verdict, &findings, opts.fail_on);
+    let verdict = Verdict::from_worst(findings.worst(), provable);
+    let status = exit_status(verdict, findings.worst(), opts.fail_on);
 
     for p in &opts.public_keys {
         if let Ok(sha) = discover::hash_file(p) {
@@ -218,17 +224,10 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
     for sev in Severity::ALL {
         summary
             .findings_by_severity
-            .insert(sev.as_str().to_owned(), 0);
+            .insert(sev.as_str().to_owned(), findings.count(sev));
     }
-    for f in &findings {
-        *summary
-            .findings_by_severity
-            .entry(f.severity.as_str().to_owned())
-            .or_default() += 1;
-        *summary
-            .findings_by_kind
-            .entry(f.kind.as_str().to_owned())
-            .or_default() += 1;
+    for (kind, n) in findings.kind_counts() {
+        summary.findings_by_kind.insert(kind.as_str().to_owned(), n);
     }
 
     Ok(Report {

@@ -334,6 +334,39 @@ impl<T: Record> Sorted<T> {
     }
 }
 
+impl<T: Record + PartialEq> Sorted<T> {
+    /// The records in order, each once (equal neighbours dropped).
+    pub fn iter_distinct(&self) -> Result<Distinct<'_, T>, SpillError> {
+        Ok(Distinct {
+            it: self.iter()?,
+            prev: None,
+        })
+    }
+}
+
+/// A sorted stream with equal neighbours dropped.
+pub struct Distinct<'a, T> {
+    it: Merge<'a, T>,
+    prev: Option<T>,
+}
+
+impl<T: Record + PartialEq> Iterator for Distinct<'_, T> {
+    type Item = Result<T, SpillError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            match self.it.next()? {
+                Ok(t) if self.prev.as_ref() == Some(&t) => continue,
+                Ok(t) => {
+                    self.prev = Some(t.clone());
+                    return Some(Ok(t));
+                }
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+}
+
 /// Reads one run from its start.
 struct RunReader {
     r: BufReader<File>,

@@ -20,7 +20,7 @@ use crate::digest::{DigestFile, Listed};
 use crate::discover::{ListedAt, LogItem};
 use crate::findings::{Evidence, Finding, Kind, Severity};
 use crate::s3key::{self, KeyShape};
-use crate::spill::{Merge, Record, Sorted, SpillError};
+use crate::spill::{Merge, Record, Sorted, Spill, SpillError};
 use crate::time;
 use std::collections::{BTreeMap, HashMap};
 
@@ -38,8 +38,9 @@ pub struct LogStatus {
     pub valid: bool,
 }
 
-pub struct LogCheck {
-    pub findings: Vec<Finding>,
+pub struct LogCheck<'f> {
+    /// Where findings go: one per problem file, so a sorted stream, not a list.
+    findings: &'f mut Spill<Finding>,
     /// Listed by verified digests, per (account, region, hour of the log key): count.
     pub listed_per_hour: BTreeMap<(String, String, i64), u64>,
 }
@@ -120,14 +121,16 @@ pub struct Inputs<'a> {
     pub listed_window: (i64, i64),
 }
 
-/// Join the log files with the digests' listings, key by key. `each` gets every log file
-/// with what the digests said of it.
+/// Join the log files with the digests' listings, key by key, adding findings to
+/// `findings`. `each` gets every log file with what the digests said of it. Returns the
+/// files verified digests list, per account, region and hour.
 pub fn check(
     inp: &Inputs<'_>,
+    findings: &mut Spill<Finding>,
     mut each: impl FnMut(&LogItem, LogStatus),
-) -> Result<LogCheck, SpillError> {
+) -> Result<BTreeMap<(String, String, i64), u64>, SpillError> {
     let mut out = LogCheck {
-        findings: Vec::new(),
+        findings,
         listed_per_hour: BTreeMap::new(),
     };
     let periods = verified_periods(inp.digests);
@@ -170,17 +173,17 @@ pub fn check(
             })
         });
         let mut status = vec![LogStatus::default(); copies.len()];
-        judge_listed(inp, &listed, &copies, &mut status, &mut out);
+        judge_listed(inp, &listed, &copies, &mut status, &mut out)?;
         // Named by a digest that was read but not verified (no signature, unknown key,
         // forged): such a file is not "listed by no digest" (SPEC `log_unreferenced`); its
         // hour is an `unverified` coverage gap, and the digest has its own finding.
         let named_unverified = listed.iter().any(|(d, _)| !d.status.is_verified());
         for (item, st) in copies.iter().zip(&status) {
-            judge_unlisted(inp.window, &periods, item, *st, named_unverified, &mut out);
+            judge_unlisted(inp.window, &periods, item, *st, named_unverified, &mut out)?;
             each(item, *st);
         }
     }
-    Ok(out)
+    Ok(out.listed_per_hour)
 }
 
 /// One canonical key's entries in verified digests against the files of that key.
@@ -189,8 +192,8 @@ fn judge_listed(
     listed: &[(&DigestFile, Listed)],
     copies: &[LogItem],
     status: &mut [LogStatus],
-    out: &mut LogCheck,
-) {
+    out: &mut LogCheck<'_>,
+) -> Result<(), SpillError> {
     let (window, listed_window) = (inp.window, inp.listed_window);
     let mut reported_missing = false;
     for (d, l) in listed.iter().filter(|(d, _)| d.status.is_verified()) {
@@ -244,7 +247,7 @@ fn judge_listed(
                             d.key.file_name()
                         ))
                         .evidence(Evidence::values(&*d.src.display, l.hash_text(), "absent")),
-                );
+                )?;
             }
             continue;
         }
@@ -271,7 +274,7 @@ fn judge_listed(
                                 d.key.file_name()
                             ))
                             .evidence(Evidence::values(&*d.src.display, l.hash_text(), actual.hex())),
-                    );
+                    )?;
                 }
             }
             if let Some(err) = &r.error {
@@ -288,10 +291,11 @@ fn judge_listed(
                             Evidence::file(&*d.src.display)
                                 .detail(format!("listed SHA-256: {}", l.hash_text())),
                         ),
-                );
+                )?;
             }
         }
     }
+    Ok(())
 }
 
 /// A log file no verified digest lists: `log_unreadable` if it cannot be read, and
@@ -303,8 +307,8 @@ fn judge_unlisted(
     item: &LogItem,
     st: LogStatus,
     named_unverified: bool,
-    out: &mut LogCheck,
-) {
+    out: &mut LogCheck<'_>,
+) -> Result<(), SpillError> {
     let (src, k, r, name) = (&item.src, &item.key, &item.result, item.file_name());
     let delivered_in = k.time >= window.0 && k.time < window.1;
     // Or holding events of the window (named for the next hour, as AWS names the
@@ -314,7 +318,7 @@ fn judge_unlisted(
         .iter()
         .any(|&(h, _)| h < window.1 && h + time::HOUR > window.0);
     if st.listed || !(delivered_in || holds_window_events) {
-        return;
+        return Ok(());
     }
     let scope = |f: Finding| {
         f.scope(Some(&k.base.account), Some(&k.region), None)
@@ -325,10 +329,10 @@ fn judge_unlisted(
         out.findings.push(
             scope(Finding::new(Kind::LogUnreadable))
                 .message(format!("log file {} cannot be read: {err}", name)),
-        );
+        )?;
     }
     if named_unverified {
-        return;
+        return Ok(());
     }
     // Covered at its key's minute and `DELIVERY_DELAY` later: a file reaches S3 minutes
     // after the minute its key names, so AWS may list it in the next digest; when that
@@ -358,5 +362,6 @@ fn judge_unlisted(
                 "SHA-256 of inflated file: {}",
                 r.sha256.map_or_else(|| "-".to_owned(), |h| h.hex())
             ))),
-    );
+    )?;
+    Ok(())
 }

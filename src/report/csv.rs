@@ -5,10 +5,11 @@ use crate::time;
 
 const HEADER: &str = "kind,severity,account,region,trail,path,start,end,cause,event_name,event_time,principal,source_ip,error_code,message";
 
-pub fn render(r: &Report) -> String {
-    let mut s = String::from(HEADER);
-    s.push_str("\r\n");
-    for f in &r.findings {
+pub fn write(r: &Report, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    w.write_all(HEADER.as_bytes())?;
+    w.write_all(b"\r\n")?;
+    for f in r.findings.iter().map_err(std::io::Error::other)? {
+        let f = f.map_err(std::io::Error::other)?;
         let ev = f.event.as_ref();
         let fields: [String; 15] = [
             f.kind.as_str().into(),
@@ -28,10 +29,10 @@ pub fn render(r: &Report) -> String {
             f.message.clone(),
         ];
         let row: Vec<String> = fields.iter().map(|v| quote(v)).collect();
-        s.push_str(&row.join(","));
-        s.push_str("\r\n");
+        w.write_all(row.join(",").as_bytes())?;
+        w.write_all(b"\r\n")?;
     }
-    s
+    Ok(())
 }
 
 /// Quote when needed; a leading `=`, `+`, `-`, `@`, tab or carriage return is prefixed

@@ -4,6 +4,7 @@
 
 use super::Report;
 use crate::coverage::DigestState;
+use crate::findings::Finding;
 use crate::time;
 use std::fmt::Write as _;
 
@@ -113,58 +114,31 @@ pub fn write(r: &Report, w: &mut dyn std::io::Write) -> std::io::Result<()> {
     }
     o.push_str("</p>");
 
-    let shown = r.worst();
-    let _ = write!(o, "<h2>Findings ({} above info)</h2><table>", shown.len());
-    for f in shown {
-        let _ = write!(
-            o,
-            "<tr class=\"f\"><td class=\"{sev}\">{sev}</td><td><b>{}</b> {} {}<br>{}",
-            esc(f.kind.as_str()),
-            esc(f.account.as_deref().unwrap_or("")),
-            esc(f.region.as_deref().unwrap_or("")),
-            esc(&f.message),
-            sev = f.severity.as_str(),
-        );
-        if let Some(c) = f.cause {
-            let _ = write!(o, "<br>cause: {}", c.as_str());
-        }
-        if let Some(e) = &f.event {
-            let _ = write!(
-                o,
-                "<br>{} at {} by <code>{}</code> from {}{}",
-                esc(&e.event_name),
-                esc(&e.event_time),
-                esc(e.principal.as_deref().unwrap_or("-")),
-                esc(e.source_ip.as_deref().unwrap_or("-")),
-                e.error_code
-                    .as_deref()
-                    .map(|c| format!(", denied: {}", esc(c)))
-                    .unwrap_or_default()
-            );
-        }
-        if let (Some(a), Some(b)) = (f.start, f.end) {
-            let _ = write!(o, "<br>{} to {}", time::fmt(a), time::fmt(b));
-        }
-        if let Some(p) = &f.path {
-            let _ = write!(o, "<br><code>{}</code>", esc(p));
-        }
-        let e = &f.evidence;
-        if let Some(file) = &e.file {
-            let _ = write!(o, "<br>proof: <code>{}</code>", esc(file));
-        }
-        if let (Some(x), Some(y)) = (&e.expected, &e.actual) {
-            let _ = write!(
-                o,
-                "<br>expected <code>{}</code>, found <code>{}</code>",
-                esc(x),
-                esc(y)
-            );
-        }
-        for d in &e.details {
-            let _ = write!(o, "<br><code>{}</code>", esc(d));
-        }
-        o.push_str("</td></tr>");
+    let _ = write!(
+        o,
+        "<h2>Findings ({} above info)</h2><table>",
+        r.findings.above_info()
+    );
+    // Worst first, row by row: a bundle may have a finding for each of a million files.
+    w.write_all(o.as_bytes())?;
+    let mut failed = None;
+    r.findings
+        .each_worst_first(|f| {
+            o.clear();
+            finding_row(&mut o, &f);
+            match w.write_all(o.as_bytes()) {
+                Ok(()) => true,
+                Err(e) => {
+                    failed = Some(e);
+                    false
+                }
+            }
+        })
+        .map_err(std::io::Error::other)?;
+    if let Some(e) = failed {
+        return Err(e);
     }
+    o.clear();
     o.push_str("</table>");
 
     o.push_str("<h2>Inputs (chain of custody)</h2><table>");
@@ -182,6 +156,58 @@ pub fn write(r: &Report, w: &mut dyn std::io::Write) -> std::io::Result<()> {
         )?;
     }
     w.write_all(b"</table></body></html>\n")
+}
+
+/// One finding above `info` as a table row, with its proof.
+fn finding_row(o: &mut String, f: &Finding) {
+    let _ = write!(
+        o,
+        "<tr class=\"f\"><td class=\"{sev}\">{sev}</td><td><b>{}</b> {} {}<br>{}",
+        esc(f.kind.as_str()),
+        esc(f.account.as_deref().unwrap_or("")),
+        esc(f.region.as_deref().unwrap_or("")),
+        esc(&f.message),
+        sev = f.severity.as_str(),
+    );
+    if let Some(c) = f.cause {
+        let _ = write!(o, "<br>cause: {}", c.as_str());
+    }
+    if let Some(e) = &f.event {
+        let _ = write!(
+            o,
+            "<br>{} at {} by <code>{}</code> from {}{}",
+            esc(&e.event_name),
+            esc(&e.event_time),
+            esc(e.principal.as_deref().unwrap_or("-")),
+            esc(e.source_ip.as_deref().unwrap_or("-")),
+            e.error_code
+                .as_deref()
+                .map(|c| format!(", denied: {}", esc(c)))
+                .unwrap_or_default()
+        );
+    }
+    if let (Some(a), Some(b)) = (f.start, f.end) {
+        let _ = write!(o, "<br>{} to {}", time::fmt(a), time::fmt(b));
+    }
+    if let Some(p) = &f.path {
+        let _ = write!(o, "<br><code>{}</code>", esc(p));
+    }
+    let e = &f.evidence;
+    if let Some(file) = &e.file {
+        let _ = write!(o, "<br>proof: <code>{}</code>", esc(file));
+    }
+    if let (Some(x), Some(y)) = (&e.expected, &e.actual) {
+        let _ = write!(
+            o,
+            "<br>expected <code>{}</code>, found <code>{}</code>",
+            esc(x),
+            esc(y)
+        );
+    }
+    for d in &e.details {
+        let _ = write!(o, "<br><code>{}</code>", esc(d));
+    }
+    o.push_str("</td></tr>");
 }
 
 #[cfg(test)]

@@ -26,7 +26,22 @@ struct V1<'a> {
     summary: &'a Summary,
     configuration: &'a ConfigSection,
     coverage: &'a [RegionCoverage],
-    findings: Vec<V1Finding<'a>>,
+    findings: FindingList<'a>,
+}
+
+/// The findings, serialized as they are read.
+struct FindingList<'a>(&'a crate::findings::Findings);
+
+impl Serialize for FindingList<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error as _, SerializeSeq as _};
+        let mut seq = s.serialize_seq(usize::try_from(self.0.len()).ok())?;
+        for f in self.0.iter().map_err(S::Error::custom)? {
+            let f = f.map_err(S::Error::custom)?;
+            seq.serialize_element(&finding(&f))?;
+        }
+        seq.end()
+    }
 }
 
 #[derive(Serialize)]
@@ -154,7 +169,7 @@ pub fn write(r: &Report, w: &mut dyn std::io::Write) -> std::io::Result<()> {
         summary: &r.summary,
         configuration: &r.configuration,
         coverage: &r.coverage,
-        findings: r.findings.iter().map(finding).collect(),
+        findings: FindingList(&r.findings),
     };
     serde_json::to_writer_pretty(&mut *w, &doc).map_err(std::io::Error::other)?;
     w.write_all(b"\n")
@@ -170,13 +185,11 @@ pub fn render(r: &Report) -> String {
 }
 
 /// One finding per line (JSON Lines), in report order.
-pub fn render_lines(r: &Report) -> String {
-    let mut s = String::new();
-    for f in &r.findings {
-        if let Ok(line) = serde_json::to_string(&finding(f)) {
-            s.push_str(&line);
-            s.push('\n');
-        }
+pub fn write_lines(r: &Report, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    for f in r.findings.iter().map_err(std::io::Error::other)? {
+        let f = f.map_err(std::io::Error::other)?;
+        serde_json::to_writer(&mut *w, &finding(&f)).map_err(std::io::Error::other)?;
+        w.write_all(b"\n")?;
     }
-    s
+    Ok(())
 }

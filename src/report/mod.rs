@@ -12,8 +12,8 @@ pub mod text;
 use crate::config::ConfigSection;
 use crate::coverage::RegionCoverage;
 use crate::discover::ManifestEntry;
-use crate::findings::{Finding, Severity, Verdict};
-use crate::spill::{Merge, Sorted, SpillError};
+use crate::findings::{Findings, Severity, Verdict};
+use crate::spill::{Distinct, Sorted, SpillError};
 use std::collections::BTreeMap;
 
 #[derive(Debug)]
@@ -31,7 +31,7 @@ pub struct Report {
     pub summary: Summary,
     pub configuration: ConfigSection,
     pub coverage: Vec<RegionCoverage>,
-    pub findings: Vec<Finding>,
+    pub findings: Findings,
 }
 
 /// Counts for the report's `summary`.
@@ -61,19 +61,6 @@ pub struct Summary {
     pub hours_covered: u64,
     pub findings_by_severity: BTreeMap<String, u64>,
     pub findings_by_kind: BTreeMap<String, u64>,
-}
-
-impl Report {
-    /// Findings above `info`, worst first (then report order).
-    pub fn worst(&self) -> Vec<&Finding> {
-        let mut v: Vec<&Finding> = self
-            .findings
-            .iter()
-            .filter(|f| f.severity > Severity::Info)
-            .collect();
-        v.sort_by_key(|f| std::cmp::Reverse(f.severity));
-        v
-    }
 }
 
 /// The chain-of-custody manifest: every input file, sorted, each once. It is read from its
@@ -107,34 +94,8 @@ impl Manifest {
     }
 
     /// The entries in order. One reading at a time (`Sorted::iter`).
-    pub fn iter(&self) -> Result<Entries<'_>, SpillError> {
-        Ok(Entries {
-            it: self.sorted.iter()?,
-            prev: None,
-        })
-    }
-}
-
-/// A manifest's entries, equal neighbours dropped.
-pub struct Entries<'a> {
-    it: Merge<'a, ManifestEntry>,
-    prev: Option<ManifestEntry>,
-}
-
-impl Iterator for Entries<'_> {
-    type Item = Result<ManifestEntry, SpillError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            match self.it.next()? {
-                Ok(e) if self.prev.as_ref() == Some(&e) => continue,
-                Ok(e) => {
-                    self.prev = Some(e.clone());
-                    return Some(Ok(e));
-                }
-                Err(e) => return Some(Err(e)),
-            }
-        }
+    pub fn iter(&self) -> Result<Distinct<'_, ManifestEntry>, SpillError> {
+        self.sorted.iter_distinct()
     }
 }
 
@@ -148,7 +109,7 @@ pub fn write(
     match format {
         Format::Text => w.write_all(text::render(r).as_bytes()),
         Format::Json => json::write(r, w),
-        Format::Jsonl => w.write_all(json::render_lines(r).as_bytes()),
-        Format::Csv => w.write_all(csv::render(r).as_bytes()),
+        Format::Jsonl => json::write_lines(r, w),
+        Format::Csv => csv::write(r, w),
     }
 }

@@ -76,10 +76,17 @@ pub fn render(r: &Report) -> String {
         .collect();
     let _ = writeln!(o, "findings {}", counts.join(", "));
 
-    let worst = r.worst();
+    // Only the ones shown are read into memory.
+    let (worst, above_info) = match r.findings.worst_first(WORST_SHOWN) {
+        Ok(w) => (w, r.findings.above_info()),
+        Err(e) => {
+            let _ = writeln!(o, "\nfindings could not be read back: {e}");
+            (Vec::new(), 0)
+        }
+    };
     if !worst.is_empty() {
         let _ = writeln!(o, "\nworst findings:");
-        for f in worst.iter().take(WORST_SHOWN) {
+        for f in &worst {
             let where_ = [f.account.as_deref(), f.region.as_deref()]
                 .into_iter()
                 .flatten()
@@ -97,11 +104,11 @@ pub fn render(r: &Report) -> String {
                 let _ = writeln!(o, "           {}", shown(p));
             }
         }
-        if worst.len() > WORST_SHOWN {
+        if above_info > worst.len() as u64 {
             let _ = writeln!(
                 o,
                 "  … and {} more: see the JSON report (--json FILE)",
-                worst.len() - WORST_SHOWN
+                above_info - worst.len() as u64
             );
         }
     }
@@ -179,11 +186,7 @@ fn rank(s: DigestState) -> u8 {
 }
 
 fn next_step(r: &Report) -> String {
-    let has = |k: Kind| {
-        r.findings
-            .iter()
-            .any(|f| f.kind == k && f.severity > Severity::Info)
-    };
+    let has = |k: Kind| r.findings.above_info_of(k) > 0;
     if r.summary.digests == 0 {
         return "no digest files were found: include the bucket's CloudTrail-Digest/ folders (README: exporting a bundle)".into();
     }
