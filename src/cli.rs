@@ -98,9 +98,9 @@ pub struct Args {
     pub force: bool,
 }
 
-/// Default `--memory-mib`: about 10,000 log files' records stay in memory (most bundles
-/// never touch disk); past that, writing a record out (a few hundred bytes) costs far less
-/// than reading the log file it describes (hundreds of KB), so a bigger budget buys no speed.
+/// Default `--memory-mib`: a few thousand files' records stay in memory; past that, writing
+/// a record out (a few hundred bytes) costs far less than reading the log file it describes
+/// (hundreds of KB), so a bigger budget buys no speed (README "Performance").
 pub const DEFAULT_MEMORY_MIB: f64 = 4.0;
 
 /// The sorted record streams that share `--memory-mib` (`spill.rs`).
