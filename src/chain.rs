@@ -51,18 +51,18 @@ impl Index {
     }
 
     /// For each digest, the `previousDigestSignature` of a readable digest naming it.
-    pub fn next_signatures(&self, digests: &[DigestFile]) -> Vec<Option<String>> {
+    pub fn next_signatures(&self, digests: &[DigestFile]) -> Vec<Option<usize>> {
         let mut out = vec![None; digests.len()];
         for (i, d) in digests.iter().enumerate() {
             let Ok(c) = &d.content else { continue };
-            let (Some(prev), Some(sig)) = (&c.prev_canonical, &c.prev_signature) else {
+            let (Some(prev), Some(_)) = (&c.prev_canonical, &c.prev_signature) else {
                 continue;
             };
             if let Some(p) = self.get(prev).filter(|&p| p != i) {
                 if let Some(slot) = out.get_mut(p) {
                     // Deterministic when several name the same digest: the earliest key.
                     if slot.is_none() {
-                        *slot = Some(sig.clone());
+                        *slot = Some(i);
                     }
                 }
             }

@@ -145,7 +145,7 @@ pub struct DigestFile {
     pub file_size: u64,
     /// Hex SHA-256 of the inflated bytes (what `previousDigestHashValue` names).
     pub sha256: Option<String>,
-    pub content: Result<Content, String>,
+    pub content: Result<Box<Content>, String>,
     pub sidecar: Option<Sidecar>,
     pub status: Status,
     /// The order discovery read it in: how its listing entries name it.
@@ -201,6 +201,23 @@ impl DigestFile {
     }
 }
 
+/// Drop what only signature and chain checks need, once they are done: the two signatures
+/// (512 hex digits each) are half a digest's memory, and a year of an account's digests in
+/// every region is some 150,000 of them. (`prev_object` stays: it tells a chain's start.)
+pub fn forget_signatures(digests: &mut [DigestFile]) {
+    for d in digests {
+        if let Ok(c) = &mut d.content {
+            c.prev_signature = None;
+            c.prev_hash = None;
+            c.prev_canonical = None;
+        }
+        if let Some(s) = &mut d.sidecar {
+            s.signature = None;
+            s.algorithm = None;
+        }
+    }
+}
+
 /// Read one digest from its compressed bytes.
 pub fn from_bytes(display: Arc<str>, key: DigestKey, raw: &[u8], max_inflate: u64) -> DigestFile {
     let mut d = unreadable(display, key, raw.len() as u64, "");
@@ -210,7 +227,7 @@ pub fn from_bytes(display: Arc<str>, key: DigestKey, raw: &[u8], max_inflate: u6
             return;
         }
         let sha = Sha256Hash::of(buf).hex();
-        d.content = parse(buf);
+        d.content = parse(buf).map(Box::new);
         d.sha256 = Some(sha);
     });
     d
@@ -307,15 +324,25 @@ pub fn parse(bytes: &[u8]) -> Result<Content, String> {
     })
 }
 
-/// Resolve each digest's signature and verify it. `next_signature[i]` is the
-/// `previousDigestSignature` of a readable digest that names digest `i` as previous.
-pub fn verify_all(digests: &mut [DigestFile], next_signature: &[Option<String>], ring: &KeyRing) {
-    digests
-        .par_iter_mut()
-        .zip(next_signature.par_iter())
-        .for_each(|(d, next)| {
-            d.status = verify_one(d, next.as_deref(), ring);
-        });
+/// Resolve each digest's signature and verify it. `next[i]` is a readable digest that
+/// names digest `i` as previous: its `previousDigestSignature` is `i`'s signature.
+pub fn verify_all(digests: &mut [DigestFile], next: &[Option<usize>], ring: &KeyRing) {
+    // Read from the digests as they are (the next digest's signature is borrowed, not
+    // copied: 512 hex digits each), then set every status.
+    let statuses: Vec<Status> = digests
+        .par_iter()
+        .zip(next.par_iter())
+        .map(|(d, n)| {
+            let next_signature = n
+                .and_then(|j| digests.get(j))
+                .and_then(|nd| nd.content.as_ref().ok())
+                .and_then(|c| c.prev_signature.as_deref());
+            verify_one(d, next_signature, ring)
+        })
+        .collect();
+    for (d, st) in digests.iter_mut().zip(statuses) {
+        d.status = st;
+    }
 }
 
 fn verify_one(d: &DigestFile, next: Option<&str>, ring: &KeyRing) -> Status {

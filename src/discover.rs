@@ -963,7 +963,10 @@ impl Inventory {
         // Stable: a file's own events keep their order.
         self.notable
             .sort_by(|a, b| a.src.display.cmp(&b.src.display));
-        self.digests.sort_by(|a, b| {
+        // Grown by doubling; a year of every region's digests is some 150,000.
+        self.digests.shrink_to_fit();
+        // Unstable (no buffer of half the list): no two digests have the same path.
+        self.digests.sort_unstable_by(|a, b| {
             (&a.key.canonical, &a.src.display).cmp(&(&b.key.canonical, &b.src.display))
         });
         for (i, d) in self.digests.iter().enumerate() {
@@ -981,10 +984,22 @@ impl Inventory {
         for (c, s) in sidecars.into_iter().rev() {
             self.sidecars.insert(c, s);
         }
-        for d in &mut self.digests {
-            d.sidecar = self.sidecars.get(&d.key.canonical).cloned();
-        }
         self.signature_files = self.sidecars.len() as u64;
+        // Moved into the digest, not copied (a signature is 512 hex digits); copied only
+        // for another copy of the same digest (sorted, so it comes next).
+        let mut next_same = vec![false; self.digests.len()];
+        for (flag, pair) in next_same.iter_mut().zip(self.digests.windows(2)) {
+            if let [a, b] = pair {
+                *flag = a.key.canonical == b.key.canonical;
+            }
+        }
+        for (d, same) in self.digests.iter_mut().zip(next_same) {
+            d.sidecar = if same {
+                self.sidecars.get(&d.key.canonical).cloned()
+            } else {
+                self.sidecars.remove(&d.key.canonical)
+            };
+        }
         self.sidecars = BTreeMap::new();
     }
 

@@ -78,7 +78,6 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
     let index = chain::Index::new(&digests);
     let next = index.next_signatures(&digests);
     digest::verify_all(&mut digests, &next, &ring);
-    // One signature (512 hex digits) per digest: not kept for the rest of the run.
     drop(next);
 
     let window = window(opts, &digests, inv.log_times);
@@ -91,6 +90,8 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
         });
     }
     let chains = chain::check(&digests, &index, window);
+    drop(index);
+    digest::forget_signatures(&mut digests);
     // Without --start/--end, the window is the digests' span: a verified digest's listing
     // is judged wherever it falls, even past the whole hours the coverage cells use.
     let listed_window = (
