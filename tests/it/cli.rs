@@ -385,6 +385,18 @@ fn account_filter_limits_the_evidence() {
         .unwrap()
         .iter()
         .all(|c| c["account"] == "444455556666"));
+    // The other account's files are still in the manifest: they were handed over.
+    assert_eq!(one["inputs"], all["inputs"]);
+    // Filtered while records spill too.
+    let (_, spilled, _) = verify_json(
+        &b,
+        &[
+            &WINDOW[..],
+            &["--account", "444455556666", "--memory-mib", "0.002"],
+        ]
+        .concat(),
+    );
+    assert_eq!(spilled, one);
 }
 
 #[test]
