@@ -17,9 +17,11 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-/// At most this many runs per stream are open at once; past it the smaller half are merged
-/// into one.
-const MAX_RUNS: usize = 16;
+/// Runs are merged in tiers: when a tier holds this many runs, they become one run of the
+/// next tier. Each record is then rewritten once per eightfold growth of its stream (four
+/// or five times for a million runs), and a stream keeps fewer than this many runs open per
+/// tier.
+const FAN_IN: usize = 8;
 
 /// Read buffer per run while merging.
 const RUN_BUFFER: usize = 16 << 10;
@@ -169,6 +171,8 @@ impl Budget {
 struct Run {
     file: File,
     count: u64,
+    /// 0 for a run written from memory; n + 1 for `FAN_IN` runs of tier n merged.
+    tier: u32,
 }
 
 /// A stream being filled: records in any order.
@@ -245,15 +249,18 @@ impl<T: Record> Spill<T> {
         self.weight = 0;
         // Drained, not taken: the buffer keeps its capacity for the next run instead of
         // growing again by doubling (each doubling briefly holds old and new).
-        let run = write_run(&self.budget.dir, self.buf.drain(..).map(Ok))?;
+        let run = write_run(&self.budget.dir, self.buf.drain(..).map(Ok), 0)?;
         self.runs.push(run);
-        if self.runs.len() >= MAX_RUNS {
-            // Merge the smaller half into one: each record is rewritten about once per
-            // sixteen-fold growth of the stream, not once per new run.
-            self.runs.sort_by_key(|r| std::cmp::Reverse(r.count));
-            let small = self.runs.split_off(MAX_RUNS / 2);
-            let merged = Merge::<T>::new(&[], &small)?;
-            self.runs.push(write_run(&self.budget.dir, merged)?);
+        let mut tier = 0;
+        while self.runs.iter().filter(|r| r.tier == tier).count() >= FAN_IN {
+            let (full, rest): (Vec<Run>, Vec<Run>) = std::mem::take(&mut self.runs)
+                .into_iter()
+                .partition(|r| r.tier == tier);
+            self.runs = rest;
+            let merged = Merge::<T>::new(&[], &full)?;
+            self.runs
+                .push(write_run(&self.budget.dir, merged, tier + 1)?);
+            tier += 1;
         }
         Ok(())
     }
@@ -273,6 +280,7 @@ impl<T: Record> Spill<T> {
 fn write_run<T: Record>(
     dir: &Path,
     records: impl Iterator<Item = Result<T, SpillError>>,
+    tier: u32,
 ) -> Result<Run, SpillError> {
     let werr = |source| SpillError::Write {
         dir: dir.to_path_buf(),
@@ -292,7 +300,7 @@ fn write_run<T: Record>(
         count += 1;
     }
     let file = w.into_inner().map_err(|e| werr(e.into_error()))?;
-    Ok(Run { file, count })
+    Ok(Run { file, count, tier })
 }
 
 /// A finished stream: sorted, read as often as needed (one reading at a time).
@@ -531,6 +539,19 @@ mod tests {
         }
         let s = s.finish();
         assert_eq!(s.len(), n);
+        // Tiers keep fewer than `FAN_IN` runs each: a handful open, not one per spill.
+        let tiers = s
+            .runs
+            .iter()
+            .map(|r| r.tier)
+            .max()
+            .map_or(0, |t| t as usize + 1);
+        assert!(
+            s.runs.len() < FAN_IN * tiers.max(1),
+            "{} runs",
+            s.runs.len()
+        );
+        assert!(tiers <= 5, "{tiers} tiers");
         let out: Vec<R> = s.iter().unwrap().map(Result::unwrap).collect();
         // Read twice: the same records again (the manifest is written to several outputs).
         let again: Vec<R> = s.iter().unwrap().map(Result::unwrap).collect();
@@ -545,7 +566,7 @@ mod tests {
         let (mem, mem_spilled) = sorted_with(usize::MAX, 5000);
         assert!(!mem_spilled);
         assert_eq!(mem, expected);
-        // A tiny budget: hundreds of runs, merged in cascades of `MAX_RUNS`.
+        // A tiny budget: hundreds of runs, merged in tiers of `FAN_IN`.
         let (disk, disk_spilled) = sorted_with(500, 5000);
         assert!(disk_spilled);
         assert_eq!(disk, expected);
