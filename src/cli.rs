@@ -209,7 +209,24 @@ impl Options {
                 reason: "a positive number of MiB".into(),
             });
         }
-        let temp_dir = a.temp_dir.clone().unwrap_or_else(std::env::temp_dir);
+        // Resolved once: temporary files go to that folder, wherever its name leads later.
+        let temp_dir = match &a.temp_dir {
+            Some(t) => match t.canonicalize() {
+                Ok(c) if c.is_dir() => c,
+                _ => {
+                    return Err(Error::Argument {
+                        what: "--temp-dir",
+                        value: t.display().to_string(),
+                        reason: "not an existing folder".into(),
+                    })
+                }
+            },
+            // The system's: checked when a file is first written there (most runs never do).
+            None => {
+                let t = std::env::temp_dir();
+                t.canonicalize().unwrap_or(t)
+            }
+        };
         // Temporary files are written there: never into the evidence.
         if let Ok(t) = temp_dir.canonicalize() {
             for input in &a.paths {

@@ -134,24 +134,32 @@ struct Agg {
     has_evidence_in_window: bool,
 }
 
-/// A set of minutes (log keys name minutes), one 60-bit word per hour: a region's
-/// deliveries cost eight bytes an hour however many files there are.
+/// The times log files were delivered at. Keys name minutes, so these are one 60-bit word
+/// per hour: a region's deliveries cost eight bytes an hour however many files there are.
+/// A key that also names seconds (the parser accepts them) is kept exactly, aside.
 #[derive(Default)]
-struct Minutes(BTreeMap<i64, u64>);
+struct Minutes {
+    hours: BTreeMap<i64, u64>,
+    odd: BTreeSet<i64>,
+}
 
 impl Minutes {
     fn insert(&mut self, t: i64) {
+        if t.rem_euclid(time::MINUTE) != 0 {
+            self.odd.insert(t);
+            return;
+        }
         let hour = time::hour_floor(t);
         let bit = (t - hour) / time::MINUTE;
-        *self.0.entry(hour).or_default() |= 1u64 << bit;
+        *self.hours.entry(hour).or_default() |= 1u64 << bit;
     }
 
-    /// The first minute at or after `t`.
+    /// The first time at or after `t`.
     fn first_from(&self, t: i64) -> Option<i64> {
         let hour = time::hour_floor(t);
         // Minutes of `t`'s hour at or after it (a minute that starts before `t` is before it).
         let from = (t - hour + time::MINUTE - 1) / time::MINUTE;
-        self.0.range(hour..).find_map(|(&h, &bits)| {
+        let whole = self.hours.range(hour..).find_map(|(&h, &bits)| {
             let bits = if h == hour {
                 bits.checked_shr(u32::try_from(from).ok()?)?
                     .checked_shl(u32::try_from(from).ok()?)?
@@ -159,7 +167,12 @@ impl Minutes {
                 bits
             };
             (bits != 0).then(|| h + i64::from(bits.trailing_zeros()) * time::MINUTE)
-        })
+        });
+        let odd = self.odd.range(t..).next().copied();
+        match (whole, odd) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 }
 
@@ -979,7 +992,8 @@ mod tests {
 
     #[test]
     fn minutes_find_the_first_delivery_at_or_after_a_time() {
-        let times = [0, 60, 3540, 3600, 7260, 86400 * 3 + 120];
+        // Whole minutes, and two keys that name seconds too.
+        let times = [0, 60, 3540, 3600, 3601, 7260, 7290, 86400 * 3 + 120];
         let mut m = Minutes::default();
         for t in times {
             m.insert(t);

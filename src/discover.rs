@@ -25,7 +25,7 @@ use crate::s3key::{self, DigestKey, KeyShape, LogKey};
 use crate::spill::{Budget, Dec, Enc, Record, Sorted, Spill, SpillError};
 use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -129,9 +129,10 @@ pub struct Inventory {
     listing_spill: Spill<ListedAt>,
     /// Log files by inflated SHA-256: copies of one file under several names.
     sha_spill: Spill<ShaRec>,
-    /// Paths of log files whose bytes an earlier file (by path) already holds: a duplicate
-    /// delivery, counted once.
-    pub duplicate_logs: BTreeSet<Box<str>>,
+    /// Log files whose bytes an earlier file (by path) already holds: a duplicate
+    /// delivery, counted once. In the order of `logs`, so the join reads them alongside.
+    pub duplicate_logs: Sorted<Duplicate>,
+    budget: Budget,
     /// Earliest and latest log key time.
     pub log_times: Option<(i64, i64)>,
     /// Events that weaken logging, with the file that holds them; sorted by path.
@@ -264,6 +265,7 @@ pub fn discover(
         manifest: Spill::new(budget.clone()),
         findings: Spill::new(budget.clone()),
         accounts: accounts.to_vec(),
+        budget: budget.clone(),
         ..Inventory::default()
     };
     let several = inputs.len() > 1;
@@ -920,14 +922,26 @@ impl Inventory {
                 self.digest_at.push(0);
                 d.seq = seq;
                 if let Ok(c) = &mut d.content {
-                    for listed in std::mem::take(&mut c.log_files) {
-                        self.listing_spill.push(ListedAt { seq, listed })?;
+                    for (pos, listed) in std::mem::take(&mut c.log_files).into_iter().enumerate() {
+                        let pos = u32::try_from(pos).unwrap_or(u32::MAX);
+                        self.listing_spill.push(ListedAt { seq, pos, listed })?;
                     }
                 }
                 self.digests.push(*d);
             }
             Item::Sidecar(c, s, m) => {
-                self.sidecars.insert(c, s);
+                // Two sidecars for one digest (two copies of the bucket): the first path
+                // wins, as in `chain::Index`, whatever order the workers finished in.
+                match self.sidecars.entry(c) {
+                    std::collections::btree_map::Entry::Occupied(mut e) => {
+                        if s.path < e.get().path {
+                            e.insert(s);
+                        }
+                    }
+                    std::collections::btree_map::Entry::Vacant(e) => {
+                        e.insert(s);
+                    }
+                }
                 self.manifest.push(m)?;
             }
             Item::Key(k, m) => {
@@ -976,14 +990,6 @@ impl Inventory {
         }
         self.key_files.sort_by(|a, b| a.path.cmp(&b.path));
         self.configs.sort_by(|a, b| a.path.cmp(&b.path));
-        // Two sidecars for one digest (two copies of the bucket): the first path wins, as in
-        // `chain::Index`; inserting kept whichever came last, so redo it in path order.
-        let mut sidecars: Vec<(String, Sidecar)> =
-            std::mem::take(&mut self.sidecars).into_iter().collect();
-        sidecars.sort_by(|a, b| a.1.path.cmp(&b.1.path));
-        for (c, s) in sidecars.into_iter().rev() {
-            self.sidecars.insert(c, s);
-        }
         self.signature_files = self.sidecars.len() as u64;
         // Moved into the digest, not copied (a signature is 512 hex digits); copied only
         // for another copy of the same digest (sorted, so it comes next).
@@ -1004,17 +1010,19 @@ impl Inventory {
     }
 
     /// Copies of one log file's bytes under several paths: all but the first by path are
-    /// duplicates. Memory holds only the duplicates, not every file's hash.
+    /// duplicates (a sorted stream too: two copies of a bucket make every file one).
     fn find_duplicates(&mut self) -> std::result::Result<(), SpillError> {
         let shas = std::mem::take(&mut self.sha_spill).finish();
+        let mut dups = Spill::new(self.budget.clone());
         let mut prev: Option<Sha256Hash> = None;
         for r in shas.iter()? {
             let r = r?;
             if prev == Some(r.sha) {
-                self.duplicate_logs.insert((*r.path).into());
+                dups.push(Duplicate::new(r.path))?;
             }
             prev = Some(r.sha);
         }
+        self.duplicate_logs = dups.finish();
         Ok(())
     }
 }
@@ -1027,33 +1035,83 @@ pub struct NotableAt {
     pub notable: logfile::Notable,
 }
 
-/// A digest's listing entry, with which digest listed it (`DigestFile::seq`).
+/// A digest's listing entry, with which digest listed it (`DigestFile::seq`) and where in
+/// its `logFiles`.
 #[derive(Debug, Clone)]
 pub struct ListedAt {
     pub seq: u32,
+    pub pos: u32,
     pub listed: digest::Listed,
 }
 
 impl Record for ListedAt {
     fn order(&self, o: &Self) -> std::cmp::Ordering {
-        fn key(l: &ListedAt) -> (&str, u32, &str, Option<Sha256Hash>, Option<i64>) {
-            let x = &l.listed;
-            (x.canonical(), l.seq, &x.object, x.hash, x.oldest_event)
-        }
-        key(self).cmp(&key(o))
+        (self.listed.canonical(), self.seq, self.pos).cmp(&(o.listed.canonical(), o.seq, o.pos))
     }
     fn weight(&self) -> usize {
         self.listed.object.len() + 16
     }
     fn encode(&self, e: &mut Enc<'_>) {
         e.u64(u64::from(self.seq));
+        e.u64(u64::from(self.pos));
         self.listed.encode(e);
     }
     fn decode(d: &mut Dec<'_>) -> Option<Self> {
         Some(ListedAt {
             seq: u32::try_from(d.u64()?).ok()?,
+            pos: u32::try_from(d.u64()?).ok()?,
             listed: digest::Listed::decode(d)?,
         })
+    }
+}
+
+/// A log file that copies an earlier one, ordered as log records are (canonical key, path).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Duplicate {
+    path: Arc<str>,
+    canonical_at: u32,
+}
+
+impl Duplicate {
+    fn new(path: Arc<str>) -> Self {
+        let canonical_at = s3key::canonical_at(&path)
+            .and_then(|at| u32::try_from(at).ok())
+            .unwrap_or(0);
+        Duplicate { path, canonical_at }
+    }
+
+    /// Where it sorts among log records.
+    fn key(&self) -> (&str, &str) {
+        let canonical = self
+            .path
+            .get(self.canonical_at as usize..)
+            .unwrap_or(&self.path);
+        (canonical, &self.path)
+    }
+
+    /// Is this log record the duplicate?
+    pub fn is(&self, l: &LogItem) -> bool {
+        self.key() == (l.canonical(), &*l.src.display)
+    }
+
+    /// Does it sort before this log record (so it can be passed)?
+    pub fn before(&self, l: &LogItem) -> bool {
+        self.key() < (l.canonical(), &*l.src.display)
+    }
+}
+
+impl Record for Duplicate {
+    fn order(&self, o: &Self) -> std::cmp::Ordering {
+        self.key().cmp(&o.key())
+    }
+    fn weight(&self) -> usize {
+        self.path.len() + 16
+    }
+    fn encode(&self, e: &mut Enc<'_>) {
+        e.str(&self.path);
+    }
+    fn decode(d: &mut Dec<'_>) -> Option<Self> {
+        Some(Duplicate::new(d.str()?.into()))
     }
 }
 

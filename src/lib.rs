@@ -101,6 +101,7 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
     // The join of log files and listings feeds coverage one file at a time.
     let mut fold = coverage::LogFold::new(window, &inv.notable);
     let mut findings = std::mem::take(&mut inv.findings);
+    let mut dups = inv.duplicate_logs.iter()?.peekable();
     let listed_per_hour = verify::check(
         &verify::Inputs {
             logs: &inv.logs,
@@ -112,10 +113,26 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
         },
         &mut findings,
         |item, st| {
-            let duplicate = inv.duplicate_logs.contains(&*item.src.display);
+            // Duplicates come in the same order as the log files: read alongside.
+            let duplicate = loop {
+                match dups.peek() {
+                    Some(Ok(d)) if d.before(item) => {
+                        dups.next();
+                    }
+                    Some(Ok(d)) => break d.is(item),
+                    Some(Err(_)) => {
+                        if let Some(Err(e)) = dups.next() {
+                            return Err(e);
+                        }
+                    }
+                    None => break false,
+                }
+            };
             fold.add(item, st, duplicate);
+            Ok(())
         },
     )?;
+    drop(dups);
     // The streams are done with: their temporary files go now.
     inv.logs = Default::default();
     inv.listings = Default::default();

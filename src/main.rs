@@ -65,21 +65,25 @@ fn write_new(
     let meta = path.symlink_metadata().ok();
     let mut o = std::fs::OpenOptions::new();
     o.write(true);
-    match meta {
+    // Whether this run creates the file (and so removes it again if the report fails).
+    let created = match meta {
         Some(m) if force && m.file_type().is_file() => {
             std::fs::remove_file(path).map_err(|e| trailproof::Error::OutputWrite {
                 path: path.to_path_buf(),
                 source: e,
             })?;
             o.create_new(true);
+            true
         }
         Some(_) if force => {
             o.truncate(true);
+            false
         }
         _ => {
             o.create_new(true);
+            true
         }
-    }
+    };
     let f = o.open(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::AlreadyExists => trailproof::Error::OutputExists(path.to_path_buf()),
         _ => trailproof::Error::OutputWrite {
@@ -88,10 +92,16 @@ fn write_new(
         },
     })?;
     let mut w = std::io::BufWriter::with_capacity(1 << 16, f);
-    body(&mut w)
-        .and_then(|()| w.flush())
-        .map_err(|e| trailproof::Error::OutputWrite {
+    let written = body(&mut w).and_then(|()| w.flush());
+    drop(w);
+    written.map_err(|e| {
+        // A half-written report must not pass for a whole one.
+        if created {
+            let _ = std::fs::remove_file(path);
+        }
+        trailproof::Error::OutputWrite {
             path: path.to_path_buf(),
             source: e,
-        })
+        }
+    })
 }

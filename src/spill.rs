@@ -156,6 +156,12 @@ pub struct Budget {
     pub bytes: usize,
 }
 
+impl Default for Budget {
+    fn default() -> Self {
+        Budget::unbounded()
+    }
+}
+
 impl Budget {
     /// Everything in memory (tests, and streams known to be small).
     pub fn unbounded() -> Self {

@@ -127,7 +127,7 @@ pub struct Inputs<'a> {
 pub fn check(
     inp: &Inputs<'_>,
     findings: &mut Spill<Finding>,
-    mut each: impl FnMut(&LogItem, LogStatus),
+    mut each: impl FnMut(&LogItem, LogStatus) -> Result<(), SpillError>,
 ) -> Result<BTreeMap<(String, String, i64), u64>, SpillError> {
     let mut out = LogCheck {
         findings,
@@ -137,7 +137,7 @@ pub fn check(
     let mut logs = Cursor::new(inp.logs)?;
     let mut listings = Cursor::new(inp.listings)?;
     let mut copies: Vec<LogItem> = Vec::new();
-    let mut listed: Vec<(&DigestFile, Listed)> = Vec::new();
+    let mut listed: Vec<(&DigestFile, u32, Listed)> = Vec::new();
     loop {
         let key: String = match (&logs.head, &listings.head) {
             (Some(l), Some(d)) => l.canonical().min(d.listed.canonical()).to_owned(),
@@ -156,31 +156,26 @@ pub fn check(
                 .get(d.seq as usize)
                 .and_then(|&i| inp.digests.get(i as usize));
             if let Some(digest) = digest {
-                listed.push((digest, d.listed));
+                listed.push((digest, d.pos, d.listed));
             }
         }
-        // In digest order (the stream holds them in the order they were read).
+        // In digest order (the stream holds digests in the order they were read), then in
+        // each digest's own order.
         listed.sort_by(|a, b| {
-            fn pos(d: &DigestFile) -> (&str, &str) {
-                (&d.key.canonical, &d.src.display)
+            fn at(d: &DigestFile, pos: u32) -> (&str, &str, u32) {
+                (&d.key.canonical, &d.src.display, pos)
             }
-            pos(a.0).cmp(&pos(b.0)).then_with(|| {
-                (&a.1.object, a.1.hash, a.1.oldest_event).cmp(&(
-                    &b.1.object,
-                    b.1.hash,
-                    b.1.oldest_event,
-                ))
-            })
+            at(a.0, a.1).cmp(&at(b.0, b.1))
         });
         let mut status = vec![LogStatus::default(); copies.len()];
         judge_listed(inp, &listed, &copies, &mut status, &mut out)?;
         // Named by a digest that was read but not verified (no signature, unknown key,
         // forged): such a file is not "listed by no digest" (SPEC `log_unreferenced`); its
         // hour is an `unverified` coverage gap, and the digest has its own finding.
-        let named_unverified = listed.iter().any(|(d, _)| !d.status.is_verified());
+        let named_unverified = listed.iter().any(|(d, _, _)| !d.status.is_verified());
         for (item, st) in copies.iter().zip(&status) {
             judge_unlisted(inp.window, &periods, item, *st, named_unverified, &mut out)?;
-            each(item, *st);
+            each(item, *st)?;
         }
     }
     Ok(out.listed_per_hour)
@@ -189,14 +184,14 @@ pub fn check(
 /// One canonical key's entries in verified digests against the files of that key.
 fn judge_listed(
     inp: &Inputs<'_>,
-    listed: &[(&DigestFile, Listed)],
+    listed: &[(&DigestFile, u32, Listed)],
     copies: &[LogItem],
     status: &mut [LogStatus],
     out: &mut LogCheck<'_>,
 ) -> Result<(), SpillError> {
     let (window, listed_window) = (inp.window, inp.listed_window);
     let mut reported_missing = false;
-    for (d, l) in listed.iter().filter(|(d, _)| d.status.is_verified()) {
+    for (d, _, l) in listed.iter().filter(|(d, _, _)| d.status.is_verified()) {
         let Ok(c) = &d.content else { continue };
         let canonical = l.canonical();
         let key_time = match s3key::classify(canonical) {

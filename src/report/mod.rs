@@ -107,7 +107,7 @@ pub fn write(
 ) -> std::io::Result<()> {
     use crate::cli::Format;
     match format {
-        Format::Text => w.write_all(text::render(r).as_bytes()),
+        Format::Text => w.write_all(text::render(r).map_err(std::io::Error::other)?.as_bytes()),
         Format::Json => json::write(r, w),
         Format::Jsonl => json::write_lines(r, w),
         Format::Csv => csv::write(r, w),

@@ -14,7 +14,9 @@ const WORST_SHOWN: usize = 12;
 /// Longest hour strip drawn; longer windows are folded (worst state per character).
 const STRIP_WIDTH: usize = 96;
 
-pub fn render(r: &Report) -> String {
+/// The summary; an error only when the findings cannot be read back from their
+/// temporary files.
+pub fn render(r: &Report) -> Result<String, crate::spill::SpillError> {
     let mut o = String::new();
     let s = &r.summary;
     let _ = writeln!(
@@ -77,13 +79,8 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(o, "findings {}", counts.join(", "));
 
     // Only the ones shown are read into memory.
-    let (worst, above_info) = match r.findings.worst_first(WORST_SHOWN) {
-        Ok(w) => (w, r.findings.above_info()),
-        Err(e) => {
-            let _ = writeln!(o, "\nfindings could not be read back: {e}");
-            (Vec::new(), 0)
-        }
-    };
+    let worst = r.findings.worst_first(WORST_SHOWN)?;
+    let above_info = r.findings.above_info();
     if !worst.is_empty() {
         let _ = writeln!(o, "\nworst findings:");
         for f in &worst {
@@ -150,7 +147,7 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(o, "\nnext: {}", next_step(r));
     // Whatever else came from the evidence (account and region names): no byte of it may
     // drive the terminal.
-    o.lines().map(|l| shown(l) + "\n").collect()
+    Ok(o.lines().map(|l| shown(l) + "\n").collect())
 }
 
 /// Text from the evidence, safe to print: control characters (an escape sequence in a

@@ -621,15 +621,25 @@ fn temporary_files_never_go_into_the_evidence() {
 #[test]
 fn an_unwritable_temporary_folder_is_an_error_that_says_what_to_do() {
     let (_d, b) = scenario_copy("clean");
+    // Named with --temp-dir: checked before anything is read.
     let out = trailproof()
         .arg("verify")
         .arg(&b)
-        .args([
-            "--memory-mib",
-            "0.001",
-            "--temp-dir",
-            "/nonexistent/trailproof-tmp",
-        ])
+        .args(["--temp-dir", "/nonexistent/trailproof-tmp"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--temp-dir") && err.contains("not an existing folder"),
+        "{err}"
+    );
+    // The system's (TMPDIR): found wanting only when records first spill.
+    let out = trailproof()
+        .arg("verify")
+        .arg(&b)
+        .args(["--memory-mib", "0.001"])
+        .env("TMPDIR", "/nonexistent/trailproof-tmp")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -638,4 +648,47 @@ fn an_unwritable_temporary_folder_is_an_error_that_says_what_to_do() {
         err.contains("temporary file") && err.contains("--temp-dir"),
         "{err}"
     );
+    assert!(out.stdout.is_empty());
+    // Without spilling, the same TMPDIR is never needed.
+    let out = trailproof()
+        .arg("verify")
+        .arg(&b)
+        .env("TMPDIR", "/nonexistent/trailproof-tmp")
+        .output()
+        .unwrap();
+    assert!(out.status.code().is_some_and(|c| c < 2), "{out:?}");
+}
+
+/// Two copies of the bucket whose sidecars for one digest differ: the first by path is the
+/// one used, whatever order the files were read in.
+#[test]
+fn of_two_sidecars_for_one_digest_the_first_path_counts() {
+    let forge = |side: &Path| {
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(side).unwrap()).unwrap();
+        let sig = v["Metadata"]["signature"].as_str().unwrap().to_owned();
+        let flipped = if sig.starts_with('0') { "1" } else { "0" };
+        v["Metadata"]["signature"] = format!("{flipped}{}", &sig[1..]).into();
+        std::fs::write(side, serde_json::to_vec(&v).unwrap()).unwrap();
+    };
+    for (forged_first, expect_invalid) in [(true, true), (false, false)] {
+        let (_d, b) = scenario_copy("clean");
+        copy_dir(&b.join("bucket"), &b.join("copy2"));
+        let sides = files_matching(
+            &b.join("bucket"),
+            &["CloudTrail-Digest", "us-west-2", ".head.json"],
+        );
+        let first = sides.iter().max().unwrap();
+        let second = b
+            .join("copy2")
+            .join(first.strip_prefix(b.join("bucket")).unwrap());
+        forge(if forged_first { first } else { &second });
+        let runs: Vec<serde_json::Value> = ["1", "2"]
+            .iter()
+            .map(|t| verify_json(&b, &[&WINDOW[..], &["--threads", t]].concat()).1)
+            .collect();
+        assert_eq!(runs[0], runs[1]);
+        let invalid = !findings_of(&runs[0], "digest_signature_invalid").is_empty();
+        assert_eq!(invalid, expect_invalid, "forged first: {forged_first}");
+    }
 }
