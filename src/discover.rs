@@ -394,10 +394,10 @@ fn pump<R: Send>(
     inv: &mut Inventory,
     limits: Limits,
     progress: &Progress,
-    produce: impl FnOnce(&std::sync::mpsc::SyncSender<Work>, &mut Vec<Item>) -> R + Send,
+    produce: impl FnOnce(&std::sync::mpsc::SyncSender<Vec<Work>>, &mut Vec<Item>) -> R + Send,
     failed: impl FnOnce() -> R,
 ) -> (R, usize) {
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Work>(rayon::current_num_threads() * 4);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Work>>(rayon::current_num_threads() * 4);
     // The producer runs on its own thread; the workers consume on this thread, which is
     // inside the run's rayon pool, so `--threads` holds.
     let (produced, local, read) = std::thread::scope(|s| {
@@ -407,28 +407,36 @@ fn pump<R: Send>(
             drop(tx);
             (r, local)
         });
-        // `par_bridge` hands out one file at a time: no worker idles while another has a
-        // queue of files of uneven cost.
+        // `par_bridge` hands out one small batch at a time (`WALK_BATCH` files, or one
+        // archive entry): no worker idles long while another has files of uneven cost,
+        // and hand-overs and locks are paid per batch, not per file.
         let shared = std::sync::Mutex::new((&mut *inv, 0usize));
         rx.into_iter()
             .par_bridge()
-            .map(|w| match w {
-                Work::Path {
-                    display,
-                    path,
-                    size,
-                } => ingest_path(display, &path, size, limits, progress),
-                Work::Bytes {
-                    display,
-                    need,
-                    bytes,
-                    size,
-                } => ingest_bytes(display.into(), need, bytes, size, limits, progress),
+            .map(|batch| {
+                batch
+                    .into_iter()
+                    .map(|w| match w {
+                        Work::Path {
+                            display,
+                            path,
+                            size,
+                        } => ingest_path(display, &path, size, limits, progress),
+                        Work::Bytes {
+                            display,
+                            need,
+                            bytes,
+                            size,
+                        } => ingest_bytes(display.into(), need, bytes, size, limits, progress),
+                    })
+                    .collect::<Vec<Item>>()
             })
-            .for_each(|item| {
+            .for_each(|items| {
                 if let Ok(mut g) = shared.lock() {
-                    g.0.absorb(item);
-                    g.1 += 1;
+                    g.1 += items.len();
+                    for item in items {
+                        g.0.absorb(item);
+                    }
                 }
             });
         let read = shared.into_inner().map_or(0, |g| g.1);
@@ -442,6 +450,10 @@ fn pump<R: Send>(
     (produced, read + made)
 }
 
+/// Files of a folder handed to a worker at once. Archive entries go one by one: they are
+/// already in memory.
+const WALK_BATCH: usize = 4;
+
 /// Walk a folder (sorted, links never followed) and read its files in parallel.
 fn read_folder(
     root: &Path,
@@ -451,7 +463,8 @@ fn read_folder(
     progress: &Progress,
     inv: &mut Inventory,
 ) {
-    let walk = |tx: &std::sync::mpsc::SyncSender<Work>, local: &mut Vec<Item>| {
+    let walk = |tx: &std::sync::mpsc::SyncSender<Vec<Work>>, local: &mut Vec<Item>| {
+        let mut batch = Vec::with_capacity(WALK_BATCH);
         // The root is what the user named, link or not; links inside it are not followed.
         let walker = walkdir::WalkDir::new(root)
             .follow_links(false)
@@ -504,14 +517,17 @@ fn read_folder(
             }
             let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
             progress.add_total(size);
-            let work = Work::Path {
+            batch.push(Work::Path {
                 display,
                 path: entry.into_path(),
                 size,
-            };
-            if tx.send(work).is_err() {
+            });
+            if batch.len() == WALK_BATCH && tx.send(std::mem::take(&mut batch)).is_err() {
                 return;
             }
+        }
+        if !batch.is_empty() {
+            let _ = tx.send(batch);
         }
     };
     pump(inv, limits, progress, walk, || ());
@@ -527,7 +543,7 @@ fn read_archive(
     inv: &mut Inventory,
 ) -> Result<()> {
     let label = root.to_string_lossy().replace('\\', "/");
-    let read_entries = |tx: &std::sync::mpsc::SyncSender<Work>, local: &mut Vec<Item>| {
+    let read_entries = |tx: &std::sync::mpsc::SyncSender<Vec<Work>>, local: &mut Vec<Item>| {
         let counter = |n: u64| progress.advance(n);
         let mut on_entry = |ev: Event<'_>| -> std::io::Result<()> {
             match ev {
@@ -570,7 +586,7 @@ fn read_archive(
                                         size,
                                     };
                                     // Closed only if the workers died: stop reading then.
-                                    if tx.send(work).is_err() {
+                                    if tx.send(vec![work]).is_err() {
                                         return Err(std::io::Error::other("worker pool stopped"));
                                     }
                                 }
