@@ -25,7 +25,7 @@ use crate::s3key::{self, DigestKey, KeyShape, LogKey};
 use crate::spill::{Budget, Dec, Enc, Record, Sorted, Spill, SpillError};
 use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -145,9 +145,9 @@ pub struct Inventory {
     /// manifest only.
     accounts: Vec<String>,
     spill_error: Option<SpillError>,
-    /// By the canonical key of the digest the sidecar belongs to; emptied into the digests
-    /// by `finish`.
-    sidecars: BTreeMap<String, Sidecar>,
+    /// Every sidecar read, with the canonical key of the digest it names; handed to the
+    /// digests by `finish`.
+    sidecars: Vec<(String, Sidecar)>,
     /// Signature sidecars read.
     pub signature_files: u64,
     pub key_files: Vec<KeyFile>,
@@ -946,18 +946,7 @@ impl Inventory {
                 self.digests.push(*d);
             }
             Item::Sidecar(c, s, m) => {
-                // Two sidecars for one digest (two copies of the bucket): the first path
-                // wins, as in `chain::Index`, whatever order the workers finished in.
-                match self.sidecars.entry(c) {
-                    std::collections::btree_map::Entry::Occupied(mut e) => {
-                        if s.path < e.get().path {
-                            e.insert(s);
-                        }
-                    }
-                    std::collections::btree_map::Entry::Vacant(e) => {
-                        e.insert(s);
-                    }
-                }
+                self.sidecars.push((c, s));
                 self.manifest.push(m)?;
             }
             Item::Key(k, m) => {
@@ -1007,22 +996,44 @@ impl Inventory {
         self.key_files.sort_by(|a, b| a.path.cmp(&b.path));
         self.configs.sort_by(|a, b| a.path.cmp(&b.path));
         self.signature_files = self.sidecars.len() as u64;
-        // Moved into the digest, not copied (a signature is 512 hex digits); copied only
-        // for another copy of the same digest (sorted, so it comes next).
-        let mut next_same = vec![false; self.digests.len()];
-        for (flag, pair) in next_same.iter_mut().zip(self.digests.windows(2)) {
-            if let [a, b] = pair {
-                *flag = a.key.canonical == b.key.canonical;
-            }
+        self.attach_sidecars();
+    }
+
+    /// Each digest gets the sidecar beside it (its own path plus `.head.json`, SPEC). One
+    /// that has none beside it gets a sidecar kept elsewhere under its key, the first by
+    /// path, when no other copy of that digest (another input holding the same key) could
+    /// be the one it belongs to.
+    fn attach_sidecars(&mut self) {
+        let mut sidecars = std::mem::take(&mut self.sidecars);
+        sidecars.sort_by(|a, b| a.1.path.cmp(&b.1.path));
+        let beside: HashMap<&str, usize> = sidecars
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (_, s))| Some((s.path.strip_suffix(".head.json")?, i)))
+            .collect();
+        let mut by_key: HashMap<&str, usize> = HashMap::new();
+        for (i, (c, _)) in sidecars.iter().enumerate() {
+            by_key.entry(c.as_str()).or_insert(i);
         }
-        for (d, same) in self.digests.iter_mut().zip(next_same) {
-            d.sidecar = if same {
-                self.sidecars.get(&d.key.canonical).cloned()
-            } else {
-                self.sidecars.remove(&d.key.canonical)
-            };
+        let mut copies: HashMap<&str, usize> = HashMap::new();
+        for d in &self.digests {
+            *copies.entry(d.key.canonical.as_str()).or_default() += 1;
         }
-        self.sidecars = BTreeMap::new();
+        let chosen: Vec<Option<usize>> = self
+            .digests
+            .iter()
+            .map(|d| {
+                beside.get(&*d.src.display).copied().or_else(|| {
+                    let key = d.key.canonical.as_str();
+                    (copies.get(key) == Some(&1))
+                        .then(|| by_key.get(key).copied())
+                        .flatten()
+                })
+            })
+            .collect();
+        for (d, i) in self.digests.iter_mut().zip(chosen) {
+            d.sidecar = i.and_then(|i| sidecars.get(i)).map(|(_, s)| s.clone());
+        }
     }
 
     /// Copies of one log file's bytes under several paths: all but the first by path are
