@@ -17,7 +17,7 @@ use crate::findings::{Evidence, Finding, Kind};
 use crate::gzip::gunzip_single;
 use crate::hash::Sha256Hash;
 use crate::keys::{KeyRing, Lookup};
-use crate::s3key::{canonical_at, canonical_in, canonical_of, DigestKey};
+use crate::s3key::{canonical_in, canonical_of, canonical_offset, DigestKey};
 use crate::time;
 use rayon::prelude::*;
 use rsa::Pkcs1v15Sign;
@@ -297,7 +297,7 @@ pub fn parse(bytes: &[u8]) -> Result<Content, String> {
         }
         log_files.push(Listed {
             bucket,
-            canonical_at: canonical_at(&object).and_then(|at| u32::try_from(at).ok()),
+            canonical_at: canonical_offset(&object),
             object: object.into(),
             hash: Sha256Hash::from_hex(&field("hashValue")?),
             oldest_event: l

@@ -82,9 +82,7 @@ pub struct LogItem {
 
 impl LogItem {
     pub fn new(src: Source, key: LogKey, result: LogResult) -> Self {
-        let canonical_at = s3key::canonical_at(&src.display)
-            .and_then(|at| u32::try_from(at).ok())
-            .unwrap_or(0);
+        let canonical_at = s3key::canonical_offset(&src.display).unwrap_or(0);
         LogItem {
             src,
             key,
@@ -1101,9 +1099,7 @@ pub struct Duplicate {
 
 impl Duplicate {
     fn new(path: Arc<str>) -> Self {
-        let canonical_at = s3key::canonical_at(&path)
-            .and_then(|at| u32::try_from(at).ok())
-            .unwrap_or(0);
+        let canonical_at = s3key::canonical_offset(&path).unwrap_or(0);
         Duplicate { path, canonical_at }
     }
 

@@ -101,7 +101,7 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
     // The join of log files and listings feeds coverage one file at a time.
     let mut fold = coverage::LogFold::new(window, &inv.notable);
     let mut findings = std::mem::take(&mut inv.findings);
-    let mut dups = inv.duplicate_logs.iter()?.peekable();
+    let mut dups = spill::Cursor::new(&inv.duplicate_logs)?;
     let listed_per_hour = verify::check(
         &verify::Inputs {
             logs: &inv.logs,
@@ -114,20 +114,8 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
         &mut findings,
         |item, st| {
             // Duplicates come in the same order as the log files: read alongside.
-            let duplicate = loop {
-                match dups.peek() {
-                    Some(Ok(d)) if d.before(item) => {
-                        dups.next();
-                    }
-                    Some(Ok(d)) => break d.is(item),
-                    Some(Err(_)) => {
-                        if let Some(Err(e)) = dups.next() {
-                            return Err(e);
-                        }
-                    }
-                    None => break false,
-                }
-            };
+            while dups.take_if(|d| d.before(item))?.is_some() {}
+            let duplicate = dups.head.as_ref().is_some_and(|d| d.is(item));
             fold.add(item, st, duplicate);
             Ok(())
         },

@@ -173,6 +173,11 @@ pub fn canonical_at(s3_object: &str) -> Option<usize> {
     None
 }
 
+/// `canonical_at` as a compact offset, for records that keep where their key starts.
+pub fn canonical_offset(s3_object: &str) -> Option<u32> {
+    canonical_at(s3_object).and_then(|at| u32::try_from(at).ok())
+}
+
 /// The canonical key (`AWSLogs/...`) inside an S3 object key or bundle path, if it has one.
 pub fn canonical_in(s3_object: &str) -> Option<&str> {
     canonical_at(s3_object).and_then(|at| s3_object.get(at..))

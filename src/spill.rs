@@ -191,15 +191,9 @@ pub struct Spill<T> {
     count: u64,
 }
 
-impl<T> Default for Spill<T> {
+impl<T: Record> Default for Spill<T> {
     fn default() -> Self {
-        Spill {
-            buf: Vec::new(),
-            weight: 0,
-            budget: Budget::unbounded(),
-            runs: Vec::new(),
-            count: 0,
-        }
+        Spill::new(Budget::unbounded())
     }
 }
 
@@ -378,6 +372,30 @@ impl<T: Record + PartialEq> Iterator for Distinct<'_, T> {
                 Err(e) => return Some(Err(e)),
             }
         }
+    }
+}
+
+/// A sorted stream with its next record read ahead, for reading it alongside another
+/// stream in the same order.
+pub struct Cursor<'a, T> {
+    it: Merge<'a, T>,
+    pub head: Option<T>,
+}
+
+impl<'a, T: Record> Cursor<'a, T> {
+    pub fn new(s: &'a Sorted<T>) -> Result<Self, SpillError> {
+        let mut it = s.iter()?;
+        let head = it.next().transpose()?;
+        Ok(Cursor { it, head })
+    }
+
+    /// The head record, and the next one read ahead, if `is_key` holds for the head.
+    pub fn take_if(&mut self, is_key: impl Fn(&T) -> bool) -> Result<Option<T>, SpillError> {
+        if !self.head.as_ref().is_some_and(is_key) {
+            return Ok(None);
+        }
+        let next = self.it.next().transpose()?;
+        Ok(std::mem::replace(&mut self.head, next))
     }
 }
 

@@ -20,7 +20,7 @@ use crate::digest::{DigestFile, Listed};
 use crate::discover::{ListedAt, LogItem};
 use crate::findings::{Evidence, Finding, Kind, Severity};
 use crate::s3key::{self, KeyShape};
-use crate::spill::{Merge, Record, Sorted, Spill, SpillError};
+use crate::spill::{Cursor, Sorted, Spill, SpillError};
 use crate::time;
 use std::collections::{BTreeMap, HashMap};
 
@@ -43,29 +43,6 @@ pub struct LogCheck<'f> {
     findings: &'f mut Spill<Finding>,
     /// Listed by verified digests, per (account, region, hour of the log key): count.
     pub listed_per_hour: BTreeMap<(String, String, i64), u64>,
-}
-
-/// A sorted stream with its next record read ahead.
-struct Cursor<'a, T> {
-    it: Merge<'a, T>,
-    head: Option<T>,
-}
-
-impl<'a, T: Record> Cursor<'a, T> {
-    fn new(s: &'a Sorted<T>) -> Result<Self, SpillError> {
-        let mut it = s.iter()?;
-        let head = it.next().transpose()?;
-        Ok(Cursor { it, head })
-    }
-
-    /// The head record, and the next one read ahead, if `is_key` holds for the head.
-    fn take_if(&mut self, is_key: impl Fn(&T) -> bool) -> Result<Option<T>, SpillError> {
-        if !self.head.as_ref().is_some_and(is_key) {
-            return Ok(None);
-        }
-        let next = self.it.next().transpose()?;
-        Ok(std::mem::replace(&mut self.head, next))
-    }
 }
 
 /// Where verified digests (and stops they prove) cover each (account, region): a file keyed
