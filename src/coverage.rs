@@ -6,7 +6,9 @@
 //! unreadable) leave `unverified` time; digests the chain names but the bundle lacks leave
 //! `digest_missing` time; the span between a chain's end and its restart (null previous
 //! fields) is `logging_stopped`, as is the span after a chain that ends for good with AWS's
-//! short final digest or right after a StopLogging/DeleteTrail; time with no verified digest
+//! short final digest or right after a StopLogging/DeleteTrail (a valid StartLogging inside a
+//! missing digest's span after a proven stop, or a valid StopLogging inside a restart's span
+//! after a deleted final digest, splits that span at the event); time with no verified digest
 //! is `unverified` when log files arrived then (validation off, even inside a restart) and
 //! `no_evidence` otherwise. Uncovered spans become
 //! `coverage_gap` findings; hours become `Cell`s for the report. Memory is one cell per
@@ -365,12 +367,6 @@ pub fn compute(inp: &Inputs<'_>, logs: LogFold) -> Coverage {
     for v in ends.values_mut() {
         v.sort_unstable();
     }
-    for m in inp.missing {
-        intervals
-            .entry((m.account.clone(), m.region.clone()))
-            .or_default()
-            .push((m.start, m.end, Class::Missing));
-    }
     // The stops that may explain a chain's end: only from valid log files (an injected one
     // must not turn deleted evidence into a mere stop), with the trail they name, when they
     // name one (another trail's stop explains nothing).
@@ -384,21 +380,55 @@ pub fn compute(inp: &Inputs<'_>, logs: LogFold) -> Coverage {
         })
         .map(|(n, _, _, _)| (n.time, n.trail_name.as_deref().map(trail_of)))
         .collect();
-
-    // Chain restarts: the time between the digest before and the restart is "stopped".
-    let mut restarts: BTreeMap<Region, Vec<i64>> = BTreeMap::new();
+    // Likewise the restarts (successful StartLogging from valid log files).
+    let start_times: Vec<(i64, Option<&str>)> = notable
+        .iter()
+        .filter(|(n, _, _, valid)| {
+            *valid
+                && n.facts.event_name == "StartLogging"
+                && n.event_source == "cloudtrail.amazonaws.com"
+                && n.facts.error_code.is_none()
+        })
+        .map(|(n, _, _, _)| (n.time, n.trail_name.as_deref().map(trail_of)))
+        .collect();
+    // Whether an event naming `trail` (or none) concerns a chain of region `r`.
+    let trail_matches = |r: &Region, trail: Option<&str>| {
+        let trails = region_trails.get(r);
+        trail.is_none_or(|tr| trails.is_none_or(|ts| ts.contains(tr)))
+    };
+    // The latest of `times` strictly inside (lo, hi) that concerns region `r`.
+    let latest_between = |times: &[(i64, Option<&str>)], r: &Region, lo: i64, hi: i64| {
+        times
+            .iter()
+            .filter(|&&(t, trail)| t > lo && t < hi && trail_matches(r, trail))
+            .map(|&(t, _)| t)
+            .max()
+    };
     // Stops that AWS's final digest or a valid StopLogging proves: a log file "delivered"
     // inside one was not delivered by AWS, so it does not make the stop `unverified`.
     let mut proven_stops: BTreeMap<Region, Vec<(i64, i64)>> = BTreeMap::new();
     let stop_proven = |r: &Region, at: i64| {
-        let trails = region_trails.get(r);
         final_ends.contains(&(r.clone(), at))
-            || stop_times.iter().any(|&(t, trail)| {
-                t <= at
-                    && t >= at - 2 * HOUR
-                    && trail.is_none_or(|tr| trails.is_none_or(|ts| ts.contains(tr)))
-            })
+            || stop_times
+                .iter()
+                .any(|&(t, trail)| t <= at && t >= at - 2 * HOUR && trail_matches(r, trail))
     };
+    for m in inp.missing {
+        let r = (m.account.clone(), m.region.clone());
+        let list = intervals.entry(r.clone()).or_default();
+        // The missing digest follows a proven stop, and a valid StartLogging falls inside
+        // its span: it was the restart's first digest (its previous fields null, so only
+        // the next digest names it). The time before the restart is a stop, not evidence
+        // gone; only the restart's own span is `digest_missing`.
+        match latest_between(&start_times, &r, m.start, m.end) {
+            Some(restart) if stop_proven(&r, m.start) => {
+                list.push((m.start, restart, Class::Stopped));
+                list.push((restart, m.end, Class::Missing));
+                proven_stops.entry(r).or_default().push((m.start, restart));
+            }
+            _ => list.push((m.start, m.end, Class::Missing)),
+        }
+    }
     for d in inp.digests {
         let Ok(c) = &d.content else { continue };
         // A backfill digest stands alone by design: it is no restart of the hourly chain.
@@ -416,17 +446,21 @@ pub fn compute(inp: &Inputs<'_>, logs: LogFold) -> Coverage {
             if before.is_some() && from < w1 && c.start > w0 {
                 agg.entry(r.clone()).or_default().has_evidence_in_window = true;
             }
-            intervals
-                .entry(r.clone())
-                .or_default()
-                .push((from, c.start, Class::Stopped));
+            let list = intervals.entry(r.clone()).or_default();
             if stop_proven(&r, from) {
-                proven_stops
-                    .entry(r.clone())
-                    .or_default()
-                    .push((from, c.start));
+                list.push((from, c.start, Class::Stopped));
+                proven_stops.entry(r).or_default().push((from, c.start));
+            } else if let Some(stop) = latest_between(&stop_times, &r, from, c.start) {
+                // The chain's last digest before the stop is gone (AWS's final digest would
+                // end after the StopLogging): from the StopLogging on, the stop is proven,
+                // and files delivered after it hold only the minutes before it. Before it,
+                // time where log files arrived stays `unverified`.
+                list.push((from, stop, Class::Stopped));
+                list.push((stop, c.start, Class::Stopped));
+                proven_stops.entry(r).or_default().push((stop, c.start));
+            } else {
+                list.push((from, c.start, Class::Stopped));
             }
-            restarts.entry(r).or_default().push(c.start);
         }
     }
 

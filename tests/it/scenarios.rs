@@ -256,6 +256,89 @@ fn stop_logging_gaps_every_region_and_names_who_stopped_it() {
     assert!(detail_says(stop[0], "explains coverage gaps"));
 }
 
+/// The gaps of `region`, as (cause, start, end).
+fn gaps_of(r: &Value, region: &str) -> Vec<(String, String, String)> {
+    findings_of(r, "coverage_gap")
+        .into_iter()
+        .filter(|g| g["region"] == region)
+        .map(|g| {
+            let s = |k: &str| g[k].as_str().unwrap_or_default().to_string();
+            (s("cause"), s("start"), s("end"))
+        })
+        .collect()
+}
+
+#[test]
+fn deleted_restart_digest_leaves_the_stop_a_stop_and_only_its_own_span_missing() {
+    let d = tempfile::tempdir().unwrap();
+    let w = two_regions()
+        .stop_logging(ts("2025-03-01T02:20:00Z"), Some(ts("2025-03-01T05:05:00Z")))
+        .write(d.path());
+    // The first digest after the restart (previous fields null); only the next one names it.
+    let digests = w.digests_of("eu-central-1");
+    let restart = digests
+        .iter()
+        .find(|dg| dg.chain_start && dg.start >= ts("2025-03-01T05:05:00Z"))
+        .unwrap();
+    std::fs::remove_file(&restart.path).unwrap();
+    std::fs::remove_file(restart.sidecar.as_ref().unwrap()).unwrap();
+    let (code, r) = run(&w, &[]);
+    assert_eq!(code, 1);
+    let missing = findings_of(&r, "digest_missing");
+    assert_eq!(missing.len(), 1, "{missing:?}");
+    let gaps = gaps_of(&r, "eu-central-1");
+    let stop_end = iso(restart.start);
+    assert!(
+        gaps.iter()
+            .any(|(c, s, e)| c == "logging_stopped" && s < &stop_end && e == &stop_end),
+        "{gaps:?}"
+    );
+    assert!(
+        gaps.iter()
+            .any(|(c, s, e)| c == "digest_missing" && s == &stop_end && e == &iso(restart.end)),
+        "{gaps:?}"
+    );
+    // The untouched region is unchanged: one stop.
+    let home = gaps_of(&r, "us-east-1");
+    assert!(
+        home.len() == 1 && home[0].0 == "logging_stopped",
+        "{home:?}"
+    );
+}
+
+#[test]
+fn deleted_final_digest_is_unverified_up_to_the_stop_and_a_stop_after_it() {
+    let d = tempfile::tempdir().unwrap();
+    let stop = ts("2025-03-01T02:20:00Z");
+    let w = two_regions()
+        .stop_logging(stop, Some(ts("2025-03-01T05:05:00Z")))
+        .write(d.path());
+    // AWS's short final digest of the chain that the stop ends; nothing names it.
+    let digests = w.digests_of("eu-central-1");
+    let last = digests
+        .iter()
+        .rev()
+        .find(|dg| dg.end <= ts("2025-03-01T05:05:00Z"))
+        .unwrap();
+    assert!(last.end > stop && last.end - last.start < HOUR);
+    std::fs::remove_file(&last.path).unwrap();
+    std::fs::remove_file(last.sidecar.as_ref().unwrap()).unwrap();
+    let (_, r) = run(&w, &[]);
+    let gaps = gaps_of(&r, "eu-central-1");
+    // Its log files are left: proof of nothing. From the StopLogging on, the stop holds.
+    assert!(
+        gaps.iter()
+            .any(|(c, s, e)| c == "unverified" && s == &iso(last.start) && e == &iso(stop)),
+        "{gaps:?}"
+    );
+    assert!(
+        gaps.iter().any(|(c, s, e)| c == "logging_stopped"
+            && s == &iso(stop)
+            && e >= &"2025-03-01T05:05:00Z".to_string()),
+        "{gaps:?}"
+    );
+}
+
 #[test]
 fn chain_restart_without_stop_event_is_still_logging_stopped_but_says_so() {
     let d = tempfile::tempdir().unwrap();
