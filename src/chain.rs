@@ -55,7 +55,7 @@ impl Index {
         let mut out = vec![None; digests.len()];
         for (i, d) in digests.iter().enumerate() {
             let Ok(c) = &d.content else { continue };
-            let (Some(prev), Some(_)) = (&c.prev_canonical, &c.prev_signature) else {
+            let (Some(prev), Some(_)) = (c.prev_canonical(), &c.prev_signature) else {
                 continue;
             };
             if let Some(p) = self.get(prev).filter(|&p| p != i) {
@@ -102,7 +102,7 @@ pub fn check(digests: &[DigestFile], index: &Index, window: (i64, i64)) -> Chain
                 f.outside_window()
             }
         };
-        let Some(prev) = &c.prev_canonical else {
+        let Some(prev) = c.prev_canonical() else {
             if c.prev_object.is_some() {
                 findings.push(judged(
                     broken(
@@ -121,7 +121,7 @@ pub fn check(digests: &[DigestFile], index: &Index, window: (i64, i64)) -> Chain
                 broken(
                     d,
                     "it names itself as its previous digest".into(),
-                    Some(prev.clone()),
+                    Some(prev.to_owned()),
                     None,
                 ),
                 None,
@@ -132,8 +132,8 @@ pub fn check(digests: &[DigestFile], index: &Index, window: (i64, i64)) -> Chain
                     // Unreadable previous digest: already `digest_unreadable`; nothing to compare.
                     continue;
                 }
-                match (&c.prev_hash, &pd.sha256) {
-                    (Some(h), Some(actual)) if h != actual => findings.push(judged(
+                match (&c.prev_hash, pd.sha256.map(|s| s.hex())) {
+                    (Some(h), Some(actual)) if *h != actual => findings.push(judged(
                         broken(
                             d,
                             format!(
@@ -141,7 +141,7 @@ pub fn check(digests: &[DigestFile], index: &Index, window: (i64, i64)) -> Chain
                                 pd.key.file_name()
                             ),
                             Some(h.clone()),
-                            Some(actual.clone()),
+                            Some(actual),
                         ),
                         Some(pd),
                     )),
@@ -162,6 +162,7 @@ pub fn check(digests: &[DigestFile], index: &Index, window: (i64, i64)) -> Chain
                 // digest for another file's bad sidecar would be a false finding.
                 let own = pd.own_signature().filter(|_| pd.status.is_verified());
                 if let (Some(named), Some(own)) = (&c.prev_signature, own) {
+                    let (named, own) = (named.text(), own.text());
                     if !named.trim().eq_ignore_ascii_case(own.trim()) {
                         findings.push(judged(
                             broken(
@@ -170,8 +171,8 @@ pub fn check(digests: &[DigestFile], index: &Index, window: (i64, i64)) -> Chain
                                     "its previousDigestSignature differs from the signature of {}",
                                     pd.key.file_name()
                                 ),
-                                Some(named.clone()),
-                                Some(own.to_owned()),
+                                Some(named.into_owned()),
+                                Some(own.into_owned()),
                             ),
                             Some(pd),
                         ));
@@ -197,7 +198,7 @@ pub fn check(digests: &[DigestFile], index: &Index, window: (i64, i64)) -> Chain
                     continue;
                 }
                 let m = MissingDigest {
-                    canonical: prev.clone(),
+                    canonical: prev.to_owned(),
                     account: d.key.base.account.to_string(),
                     region: d.key.region.clone(),
                     trail: d.key.trail.clone(),
@@ -208,7 +209,7 @@ pub fn check(digests: &[DigestFile], index: &Index, window: (i64, i64)) -> Chain
                 findings.push(
                     Finding::new(Kind::DigestMissing)
                         .scope(Some(&m.account), Some(&m.region), Some(&m.trail))
-                        .path(c.prev_object.clone().unwrap_or_else(|| prev.clone()))
+                        .path(c.prev_object.clone().unwrap_or_else(|| prev.to_owned()))
                         .period(m.start, m.end)
                         .message(format!(
                             "digest {} is named as previous by {} but is not in the bundle: the chain has no digest from {} to {}",

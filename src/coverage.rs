@@ -454,8 +454,9 @@ pub fn compute(inp: &Inputs<'_>, logs: LogFold) -> Coverage {
                 // The chain's last digest before the stop is gone (AWS's final digest would
                 // end after the StopLogging): from the StopLogging on, the stop is proven,
                 // and files delivered after it hold only the minutes before it. Before it,
-                // time where log files arrived stays `unverified`.
-                list.push((from, stop, Class::Stopped));
+                // logging was on and its digests are gone: no interval, so that time is
+                // `unverified` where log files arrived and `no_evidence` where they are
+                // gone too (never a stop: deleting more must not read milder).
                 list.push((stop, c.start, Class::Stopped));
                 proven_stops.entry(r).or_default().push((stop, c.start));
             } else {

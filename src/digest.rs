@@ -15,9 +15,9 @@
 use crate::discover::{Sidecar, Source};
 use crate::findings::{Evidence, Finding, Kind};
 use crate::gzip::gunzip_single;
-use crate::hash::Sha256Hash;
+use crate::hash::{HexText, Sha256Hash};
 use crate::keys::{KeyRing, Lookup};
-use crate::s3key::{canonical_in, canonical_of, canonical_offset, DigestKey};
+use crate::s3key::{canonical_in, canonical_offset, DigestKey};
 use crate::time;
 use rayon::prelude::*;
 use rsa::Pkcs1v15Sign;
@@ -85,9 +85,10 @@ pub struct Content {
     pub fingerprint: String,
     pub algorithm: String,
     pub prev_object: Option<String>,
-    pub prev_canonical: Option<String>,
+    /// Where the canonical key (`AWSLogs/...`) starts in `prev_object`, if it has one.
+    prev_canonical_at: Option<u32>,
     pub prev_hash: Option<String>,
-    pub prev_signature: Option<String>,
+    pub prev_signature: Option<HexText>,
     /// As parsed; discovery moves them into a sorted stream (`discover::ListedAt`).
     pub log_files: Vec<Listed>,
     /// The buckets the listed files are in, each once.
@@ -106,8 +107,16 @@ impl Content {
             self.end_raw,
             self.bucket,
             self.object,
-            self.prev_signature.as_deref().unwrap_or("null")
+            self.prev_signature
+                .as_ref()
+                .map_or("null".into(), HexText::text)
         )
+    }
+
+    /// The canonical key (`AWSLogs/...`) of the previous digest it names, if any.
+    pub fn prev_canonical(&self) -> Option<&str> {
+        let (o, at) = (self.prev_object.as_deref()?, self.prev_canonical_at?);
+        o.get(at as usize..)
     }
 
     /// A chain restart: no previous digest named.
@@ -143,8 +152,8 @@ pub struct DigestFile {
     pub src: Source,
     pub key: DigestKey,
     pub file_size: u64,
-    /// Hex SHA-256 of the inflated bytes (what `previousDigestHashValue` names).
-    pub sha256: Option<String>,
+    /// SHA-256 of the inflated bytes (what `previousDigestHashValue` names).
+    pub sha256: Option<Sha256Hash>,
     pub content: Result<Box<Content>, String>,
     pub sidecar: Option<Sidecar>,
     pub status: Status,
@@ -196,8 +205,8 @@ impl DigestFile {
     }
 
     /// The signature this digest carries on its own (the sidecar's).
-    pub fn own_signature(&self) -> Option<&str> {
-        self.sidecar.as_ref().and_then(|s| s.signature.as_deref())
+    pub fn own_signature(&self) -> Option<&HexText> {
+        self.sidecar.as_ref().and_then(|s| s.signature.as_ref())
     }
 }
 
@@ -209,7 +218,7 @@ pub fn forget_signatures(digests: &mut [DigestFile]) {
         if let Ok(c) = &mut d.content {
             c.prev_signature = None;
             c.prev_hash = None;
-            c.prev_canonical = None;
+            c.prev_canonical_at = None;
         }
         if let Some(s) = &mut d.sidecar {
             s.signature = None;
@@ -226,7 +235,7 @@ pub fn from_bytes(display: Arc<str>, key: DigestKey, raw: &[u8], max_inflate: u6
             d.content = Err(e.to_string());
             return;
         }
-        let sha = Sha256Hash::of(buf).hex();
+        let sha = Sha256Hash::of(buf);
         d.content = parse(buf).map(Box::new);
         d.sha256 = Some(sha);
     });
@@ -271,7 +280,7 @@ pub fn parse(bytes: &[u8]) -> Result<Content, String> {
     let end = time::parse_iso(&end_raw).ok_or("`digestEndTime` is not a time")?;
     let bucket = s("digestS3Bucket")?;
     let object = s("digestS3Object")?;
-    let prev_signature = opt("previousDigestSignature")?;
+    let prev_signature = opt("previousDigestSignature")?.map(|t| HexText::new(&t));
     let prev_object = opt("previousDigestS3Object")?;
     let listed = obj
         .get("logFiles")
@@ -312,7 +321,7 @@ pub fn parse(bytes: &[u8]) -> Result<Content, String> {
         end,
         fingerprint: s("digestPublicKeyFingerprint")?,
         algorithm: s("digestSignatureAlgorithm")?,
-        prev_canonical: prev_object.as_deref().and_then(canonical_of),
+        prev_canonical_at: prev_object.as_deref().and_then(canonical_offset),
         prev_object,
         prev_hash: opt("previousDigestHashValue")?.map(|h| h.to_ascii_lowercase()),
         prev_signature,
@@ -336,7 +345,7 @@ pub fn verify_all(digests: &mut [DigestFile], next: &[Option<usize>], ring: &Key
             let next_signature = n
                 .and_then(|j| digests.get(j))
                 .and_then(|nd| nd.content.as_ref().ok())
-                .and_then(|c| c.prev_signature.as_deref());
+                .and_then(|c| c.prev_signature.as_ref());
             verify_one(d, next_signature, ring)
         })
         .collect();
@@ -345,7 +354,7 @@ pub fn verify_all(digests: &mut [DigestFile], next: &[Option<usize>], ring: &Key
     }
 }
 
-fn verify_one(d: &DigestFile, next: Option<&str>, ring: &KeyRing) -> Status {
+fn verify_one(d: &DigestFile, next: Option<&HexText>, ring: &KeyRing) -> Status {
     let c = match &d.content {
         Ok(c) => c,
         Err(e) => return Status::Unreadable(e.clone()),
@@ -393,13 +402,13 @@ fn verify_one(d: &DigestFile, next: Option<&str>, ring: &KeyRing) -> Status {
             c.object
         ));
     }
-    let Some(sig_bytes) = unhex(sig) else {
+    let Some(sig_bytes) = sig.bytes() else {
         return Status::Invalid("signature is not hexadecimal".into());
     };
-    let Some(sha_hex) = d.sha256.as_deref() else {
+    let Some(sha) = d.sha256 else {
         return Status::Unreadable("the digest's bytes were not read".into());
     };
-    if verify_signature(key, c.signing_string(sha_hex).as_bytes(), &sig_bytes) {
+    if verify_signature(key, c.signing_string(&sha.hex()).as_bytes(), &sig_bytes) {
         Status::Verified { source }
     } else {
         Status::Invalid(format!(
@@ -427,26 +436,6 @@ fn verify_signature(key: &crate::keys::PublicKey, message: &[u8], sig: &[u8]) ->
             .verify(Pkcs1v15Sign::new::<Sha256>(), &hashed, sig)
             .is_ok()
     }
-}
-
-/// Decode hex; `None` for odd length or a non-hex digit.
-pub fn unhex(s: &str) -> Option<Vec<u8>> {
-    let s = s.trim();
-    if s.len() % 2 != 0 {
-        return None;
-    }
-    let nib = |c: u8| -> Option<u8> {
-        match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            b'A'..=b'F' => Some(c - b'A' + 10),
-            _ => None,
-        }
-    };
-    s.as_bytes()
-        .chunks_exact(2)
-        .map(|p| Some((nib(*p.first()?)? << 4) | nib(*p.get(1)?)?))
-        .collect()
 }
 
 /// Findings about single digests (signature and readability).
@@ -567,6 +556,7 @@ mod tests {
 
     #[test]
     fn unhex_rejects_garbage() {
+        use crate::hash::unhex;
         assert_eq!(unhex("00ff"), Some(vec![0, 255]));
         assert_eq!(unhex("0"), None);
         assert_eq!(unhex("zz"), None);

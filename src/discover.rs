@@ -56,7 +56,7 @@ pub struct ManifestEntry {
 pub struct Sidecar {
     pub path: String,
     /// `Metadata.signature`, as written (hex expected).
-    pub signature: Option<String>,
+    pub signature: Option<crate::hash::HexText>,
     pub algorithm: Option<String>,
 }
 
@@ -840,7 +840,7 @@ fn sidecar_of(display: &str, bytes: &[u8]) -> std::result::Result<Sidecar, Strin
     };
     Ok(Sidecar {
         path: display.to_owned(),
-        signature: field("signature"),
+        signature: field("signature").map(|t| crate::hash::HexText::new(&t)),
         algorithm: field("signature-algorithm"),
     })
 }
@@ -1034,18 +1034,24 @@ impl Inventory {
         }
     }
 
-    /// Copies of one log file's bytes under several paths: all but the first by path are
-    /// duplicates (a sorted stream too: two copies of a bucket make every file one).
+    /// Copies of one S3 object (same canonical key, same bytes) under several paths: all but
+    /// the first by path are duplicates (a sorted stream too: two copies of a bucket make
+    /// every file one). The same bytes under another key are no copy of that object but a
+    /// file of their own (AWS never writes one file twice): judged as such, they cannot
+    /// take the place of the file they copy.
     fn find_duplicates(&mut self) -> std::result::Result<(), SpillError> {
         let shas = std::mem::take(&mut self.sha_spill).finish();
         let mut dups = Spill::new(self.budget.clone());
-        let mut prev: Option<Sha256Hash> = None;
+        let mut prev: Option<ShaRec> = None;
         for r in shas.iter()? {
             let r = r?;
-            if prev == Some(r.sha) {
-                dups.push(Duplicate::new(r.path))?;
+            if prev
+                .as_ref()
+                .is_some_and(|p| p.sha == r.sha && p.canonical() == r.canonical())
+            {
+                dups.push(Duplicate::new(r.path.clone()))?;
             }
-            prev = Some(r.sha);
+            prev = Some(r);
         }
         self.duplicate_logs = dups.finish();
         Ok(())
@@ -1145,9 +1151,15 @@ struct ShaRec {
     path: Arc<str>,
 }
 
+impl ShaRec {
+    fn canonical(&self) -> &str {
+        s3key::canonical_in(&self.path).unwrap_or(&self.path)
+    }
+}
+
 impl Record for ShaRec {
     fn order(&self, o: &Self) -> std::cmp::Ordering {
-        (self.sha, &self.path).cmp(&(o.sha, &o.path))
+        (self.sha, self.canonical(), &self.path).cmp(&(o.sha, o.canonical(), &o.path))
     }
     fn weight(&self) -> usize {
         // The path is shared with the log record.

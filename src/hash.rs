@@ -18,6 +18,66 @@ pub fn hex(b: &[u8]) -> String {
     s
 }
 
+/// Hex text as written (a digest signature: 512 hex digits), held as its bytes when it is
+/// plain lower-case hex, as AWS writes it: half the memory, and `text` gives back exactly
+/// what was written. Anything else (upper case, spaces, not hex) is kept verbatim, since
+/// the data-signing string must use the text as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HexText {
+    Lower(Box<[u8]>),
+    Verbatim(Box<str>),
+}
+
+impl HexText {
+    pub fn new(s: &str) -> HexText {
+        let plain = !s.is_empty()
+            && s.len() % 2 == 0
+            && s.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'));
+        match unhex(s) {
+            Some(b) if plain => HexText::Lower(b.into()),
+            _ => HexText::Verbatim(s.into()),
+        }
+    }
+
+    /// The text as written.
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            HexText::Lower(b) => hex(b).into(),
+            HexText::Verbatim(s) => std::borrow::Cow::Borrowed(s),
+        }
+    }
+
+    /// The bytes it encodes (surrounding whitespace ignored, either case); `None` when it
+    /// is not hex.
+    pub fn bytes(&self) -> Option<std::borrow::Cow<'_, [u8]>> {
+        match self {
+            HexText::Lower(b) => Some(std::borrow::Cow::Borrowed(b)),
+            HexText::Verbatim(s) => unhex(s).map(std::borrow::Cow::Owned),
+        }
+    }
+}
+
+/// Bytes from hex digits (either case, surrounding whitespace ignored); `None` for anything
+/// else.
+pub fn unhex(s: &str) -> Option<Vec<u8>> {
+    let s = s.trim();
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    let nib = |c: u8| -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            b'A'..=b'F' => Some(c - b'A' + 10),
+            _ => None,
+        }
+    };
+    s.as_bytes()
+        .chunks_exact(2)
+        .map(|p| Some((nib(*p.first()?)? << 4) | nib(*p.get(1)?)?))
+        .collect()
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Sha256Hash(pub [u8; 32]);
 
@@ -75,6 +135,26 @@ mod tests {
             Sha256Hash::of(b"").hex(),
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
+    }
+
+    #[test]
+    fn hex_text_gives_back_exactly_what_was_written() {
+        // Plain lower-case hex is kept as bytes; the signing string still gets the text.
+        let lower = HexText::new("00abff");
+        assert!(matches!(lower, HexText::Lower(_)));
+        assert_eq!(lower.text(), "00abff");
+        assert_eq!(lower.bytes().as_deref(), Some(&[0x00, 0xab, 0xff][..]));
+        // Anything else is kept verbatim: the signature check must see what was written.
+        for written in ["00ABFF", " 00abff", "00abf", "zz", ""] {
+            let t = HexText::new(written);
+            assert!(matches!(t, HexText::Verbatim(_)), "{written:?}");
+            assert_eq!(t.text(), written);
+        }
+        assert_eq!(
+            HexText::new("00ABFF").bytes().as_deref(),
+            Some(&[0x00, 0xab, 0xff][..])
+        );
+        assert_eq!(HexText::new("zz").bytes(), None);
     }
 
     #[test]

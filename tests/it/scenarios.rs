@@ -160,38 +160,56 @@ fn injected_log_file_is_unreferenced_and_high() {
 }
 
 #[test]
-fn duplicate_delivery_of_a_log_file_counts_once() {
+fn copies_of_one_object_count_once_but_a_copy_under_another_key_is_its_own_file() {
     let d = tempfile::tempdir().unwrap();
     let w = two_regions().write(d.path());
     let (_, before) = run(&w, &[]);
-    // AWS delivered one file twice and the newest digest lists both copies.
-    let newest = *w.digests_of("us-east-1").last().unwrap();
-    let listed_key = newest
-        .logs
-        .first()
-        .expect("newest digest lists a file")
-        .clone();
-    let log = w.logs.iter().find(|l| l.key == listed_key).unwrap();
-    let unique = log.key.rsplit('_').next().unwrap();
-    let copy_key = log.key.replace(unique, "DUPLICATExxxxxxx.json.gz");
-    let copy_path = log
-        .path
-        .with_file_name(copy_key.rsplit('/').next().unwrap());
-    std::fs::copy(&log.path, &copy_path).unwrap();
-    edit_digest(&newest.path, |v| {
-        let mut entry = v["logFiles"][0].clone();
-        entry["s3Object"] = copy_key.clone().into();
-        v["logFiles"].as_array_mut().unwrap().push(entry);
-    });
-    resign_digest(&newest.path, Key::Test);
-    let (code, r) = run(&w, &[]);
-    assert_verified(code, &r);
-    assert_eq!(r["summary"]["duplicate_log_files"], 1);
-    assert_eq!(r["summary"]["events"], before["summary"]["events"]);
-    assert_eq!(
-        r["summary"]["log_files_valid"].as_u64().unwrap(),
-        before["summary"]["log_files_valid"].as_u64().unwrap() + 1
+    let cells_before = cells(&before, "123456789012", "us-east-1").clone();
+    // Two copies of the bucket given together: every file a copy of one object.
+    let second = tempfile::tempdir().unwrap();
+    copy_dir(&w.root.join("bucket"), &second.path().join("bucket"));
+    let (code, r, _) = verify_json(
+        &w.root,
+        &[
+            "--start",
+            &w.start_iso(),
+            "--end",
+            &w.end_iso(),
+            second.path().to_str().unwrap(),
+        ],
     );
+    assert_verified(code, &r);
+    assert_eq!(r["summary"]["duplicate_log_files"], w.logs.len());
+    assert_eq!(r["summary"]["events"], before["summary"]["events"]);
+    // The same bytes planted under another key that sorts first (a lower unique suffix):
+    // not a copy of the genuine file, so it cannot take its place.
+    let log = w.logs_of("us-east-1")[2];
+    let unique = log.key.rsplit('_').next().unwrap();
+    let planted = log.path.with_file_name(
+        log.path
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .replace(unique, "0000000000000000.json.gz"),
+    );
+    std::fs::copy(&log.path, &planted).unwrap();
+    let (_, r) = run(&w, &[]);
+    assert_eq!(r["summary"]["duplicate_log_files"], 0);
+    let unref = findings_of(&r, "log_unreferenced");
+    assert!(
+        unref.len() == 1
+            && unref[0]["path"]
+                .as_str()
+                .unwrap()
+                .ends_with("0000000000000000.json.gz"),
+        "{unref:?}"
+    );
+    // The genuine file still counts as delivered and valid in its hour.
+    let cells_after = cells(&r, "123456789012", "us-east-1");
+    for (b, a) in cells_before.iter().zip(cells_after) {
+        assert_eq!(b["logs_valid"], a["logs_valid"], "{}", a["hour"]);
+    }
 }
 
 #[test]
@@ -335,6 +353,42 @@ fn deleted_final_digest_is_unverified_up_to_the_stop_and_a_stop_after_it() {
         gaps.iter().any(|(c, s, e)| c == "logging_stopped"
             && s == &iso(stop)
             && e >= &"2025-03-01T05:05:00Z".to_string()),
+        "{gaps:?}"
+    );
+}
+
+#[test]
+fn deleted_final_digest_and_its_logs_are_evidence_gone_not_a_longer_stop() {
+    let d = tempfile::tempdir().unwrap();
+    let stop = ts("2025-03-01T02:20:00Z");
+    let w = two_regions()
+        .stop_logging(stop, Some(ts("2025-03-01T05:05:00Z")))
+        .write(d.path());
+    let digests = w.digests_of("eu-central-1");
+    let last = digests
+        .iter()
+        .rev()
+        .find(|dg| dg.end <= ts("2025-03-01T05:05:00Z"))
+        .unwrap();
+    std::fs::remove_file(&last.path).unwrap();
+    std::fs::remove_file(last.sidecar.as_ref().unwrap()).unwrap();
+    for l in w.logs_of("eu-central-1") {
+        if last.logs.iter().any(|k| l.path.ends_with(k)) {
+            std::fs::remove_file(&l.path).unwrap();
+        }
+    }
+    let (_, r) = run(&w, &[]);
+    let gaps = gaps_of(&r, "eu-central-1");
+    // Deleting the logs as well must not turn the time before the stop into a stop.
+    assert!(
+        gaps.iter()
+            .any(|(c, s, e)| c == "no_evidence" && s == &iso(last.start) && e == &iso(stop)),
+        "{gaps:?}"
+    );
+    assert!(
+        !gaps
+            .iter()
+            .any(|(c, s, _)| c == "logging_stopped" && s < &iso(stop)),
         "{gaps:?}"
     );
 }
