@@ -158,6 +158,9 @@ pub struct TrailConfig {
     pub is_logging: Option<bool>,
     pub latest_delivery: Option<i64>,
     pub latest_digest_delivery: Option<i64>,
+    /// When logging was last started and stopped (get-trail-status).
+    pub start_logging: Option<i64>,
+    pub stop_logging: Option<i64>,
     /// Always `Some` for a trail `analyze` returns (`Unknown` without a selector export).
     pub management_events: Option<ManagementEvents>,
 }
@@ -1330,6 +1333,8 @@ pub fn analyze(files: &[ConfigFile], trail_filter: Option<&str>) -> ConfigAnalys
             }
             t.cfg.latest_delivery = st.latest_delivery;
             t.cfg.latest_digest_delivery = st.latest_digest_delivery;
+            t.cfg.start_logging = st.start_logging;
+            t.cfg.stop_logging = st.stop_logging;
         }
         if t.cfg.is_logging.is_none() {
             if let Some(v) = t.enable_logging {

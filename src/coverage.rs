@@ -379,8 +379,18 @@ pub fn compute(inp: &Inputs<'_>, logs: LogFold) -> Coverage {
                 && n.facts.error_code.is_none()
         })
         .map(|(n, _, _, _)| (n.time, n.trail_name.as_deref().map(trail_of)))
+        // The trail status says when logging was last stopped: AWS's own answer, exported
+        // with the configuration (it survives the deletion of the log file that held the
+        // StopLogging).
+        .chain(
+            inp.config
+                .trails
+                .iter()
+                .filter_map(|t| Some((t.stop_logging?, Some(t.name.as_str())))),
+        )
         .collect();
-    // Likewise the restarts (successful StartLogging from valid log files).
+    // Likewise the restarts (successful StartLogging from valid log files, and the trail
+    // status's StartLoggingTime).
     let start_times: Vec<(i64, Option<&str>)> = notable
         .iter()
         .filter(|(n, _, _, valid)| {
@@ -390,6 +400,13 @@ pub fn compute(inp: &Inputs<'_>, logs: LogFold) -> Coverage {
                 && n.facts.error_code.is_none()
         })
         .map(|(n, _, _, _)| (n.time, n.trail_name.as_deref().map(trail_of)))
+        // Only a start after the last stop, with logging on: anything else is a status
+        // that contradicts itself, and proves no restart.
+        .chain(inp.config.trails.iter().filter_map(|t| {
+            let start = t.start_logging?;
+            let after_stop = t.stop_logging.is_none_or(|stop| start > stop);
+            (after_stop && t.is_logging != Some(false)).then_some((start, Some(t.name.as_str())))
+        }))
         .collect();
     // Whether an event naming `trail` (or none) concerns a chain of region `r`.
     let trail_matches = |r: &Region, trail: Option<&str>| {
@@ -464,6 +481,30 @@ pub fn compute(inp: &Inputs<'_>, logs: LogFold) -> Coverage {
             }
         }
     }
+    // A region whose chain ends for good at a proven stop, while a restart after it is known
+    // (a valid StartLogging, or the status's StartLoggingTime) and no digest follows: the
+    // stop lasted until the restart, and what the restart delivered is gone (judged below,
+    // with the status, as evidence deleted).
+    let mut tail_restarts: BTreeMap<Region, i64> = BTreeMap::new();
+    for (r, v) in &ends {
+        let Some(&last) = v.last() else { continue };
+        if last >= w1 || !stop_proven(r, last) {
+            continue;
+        }
+        let restart = start_times
+            .iter()
+            .filter(|&&(t, trail)| t > last && t < w1 && trail_matches(r, trail))
+            .map(|&(t, _)| t)
+            .min();
+        if let Some(t) = restart {
+            intervals
+                .entry(r.clone())
+                .or_default()
+                .push((last, t, Class::Stopped));
+            proven_stops.entry(r.clone()).or_default().push((last, t));
+            tail_restarts.insert(r.clone(), t);
+        }
+    }
 
     let regions = expected_regions(inp, &agg);
     let status_latest_digest = inp
@@ -503,8 +544,11 @@ pub fn compute(inp: &Inputs<'_>, logs: LogFold) -> Coverage {
         // newest digests were deleted, though no later digest is left to name them. (With
         // the log files gone too it stays `no_evidence`, high for the same reason.)
         let last_end = chain_ends.iter().copied().max();
+        let restart = tail_restarts.get(region).copied();
         let deleted_after = |s: i64, e: i64| {
-            e == w1 && last_end == Some(s) && status_latest_digest.is_some_and(|t| t > s + HOUR)
+            e == w1
+                && (last_end == Some(s) || restart == Some(s))
+                && status_latest_digest.is_some_and(|t| t > s + HOUR)
         };
         for seg in &mut segs {
             let (s, e, class) = *seg;
@@ -526,7 +570,8 @@ pub fn compute(inp: &Inputs<'_>, logs: LogFold) -> Coverage {
                         GapCause::DigestMissing,
                         Severity::High,
                         format!(
-                            "its digest chain stops at {}, yet the trail status says digests were delivered until {}: the later digests are missing",
+                            "its digest chain {} at {}, yet the trail status says digests were delivered until {}: the later digests are missing",
+                            if restart == Some(s) { "restarts with no digest" } else { "stops" },
                             time::fmt(s),
                             time::fmt(status_latest_digest.unwrap_or(s))
                         ),

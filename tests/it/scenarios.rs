@@ -394,6 +394,82 @@ fn deleted_final_digest_and_its_logs_are_evidence_gone_not_a_longer_stop() {
 }
 
 #[test]
+fn restart_evidence_deleted_is_a_stop_until_the_restart_then_evidence_gone() {
+    let d = tempfile::tempdir().unwrap();
+    let (stop, restart) = (ts("2025-03-01T02:20:00Z"), ts("2025-03-01T05:05:00Z"));
+    let w = two_regions()
+        .stop_logging(stop, Some(restart))
+        .write(d.path());
+    // Everything the restart delivered is deleted, in every region (the StartLogging record
+    // with it); the trail status still says when logging started and that digests came.
+    for region in ["us-east-1", "eu-central-1"] {
+        delete_logs_from(&w, region, restart);
+        delete_digests_after(&w, region, restart);
+    }
+    let (code, r) = run(&w, &[]);
+    assert_eq!(code, 1);
+    for region in ["us-east-1", "eu-central-1"] {
+        let gaps = gaps_of(&r, region);
+        assert!(
+            gaps.iter()
+                .any(|(c, s, e)| c == "logging_stopped" && s < &iso(restart) && e == &iso(restart)),
+            "{region}: {gaps:?}"
+        );
+        assert!(
+            gaps.iter()
+                .any(|(c, s, e)| c == "no_evidence" && s == &iso(restart) && e == &w.end_iso()),
+            "{region}: {gaps:?}"
+        );
+    }
+    let after: Vec<_> = findings_of(&r, "coverage_gap")
+        .into_iter()
+        .filter(|g| g["cause"] == "no_evidence")
+        .collect();
+    assert!(after.iter().all(|g| g["severity"] == "high"), "{after:?}");
+}
+
+#[test]
+fn stop_proven_by_the_trail_status_when_its_log_file_and_final_digest_are_gone() {
+    let d = tempfile::tempdir().unwrap();
+    let stop = ts("2025-03-01T02:20:00Z");
+    let w = two_regions()
+        .stop_logging(stop, Some(ts("2025-03-01T05:05:00Z")))
+        .write(d.path());
+    // The file holding the StopLogging record is gone, and so is eu-central-1's final
+    // digest: only the status export (StopLoggingTime) still says when logging stopped.
+    let holder = w
+        .logs_of("us-east-1")
+        .into_iter()
+        .find(|l| {
+            gunzip_file(&l.path)
+                .windows(11)
+                .any(|x| x == b"StopLogging")
+        })
+        .unwrap();
+    std::fs::remove_file(&holder.path).unwrap();
+    let digests = w.digests_of("eu-central-1");
+    let last = digests
+        .iter()
+        .rev()
+        .find(|dg| dg.end <= ts("2025-03-01T05:05:00Z"))
+        .unwrap();
+    std::fs::remove_file(&last.path).unwrap();
+    std::fs::remove_file(last.sidecar.as_ref().unwrap()).unwrap();
+    let (_, r) = run(&w, &[]);
+    let gaps = gaps_of(&r, "eu-central-1");
+    assert!(
+        gaps.iter()
+            .any(|(c, s, _)| c == "logging_stopped" && s == &iso(stop)),
+        "{gaps:?}"
+    );
+    assert!(
+        gaps.iter()
+            .any(|(c, s, e)| c == "unverified" && s == &iso(last.start) && e == &iso(stop)),
+        "{gaps:?}"
+    );
+}
+
+#[test]
 fn chain_restart_without_stop_event_is_still_logging_stopped_but_says_so() {
     let d = tempfile::tempdir().unwrap();
     let w = two_regions()
@@ -661,7 +737,15 @@ fn chain_restart_with_logs_delivered_meanwhile_is_unverified_not_stopped() {
     let d = tempfile::tempdir().unwrap();
     let b = two_regions()
         .stop_logging(ts("2025-03-01T02:20:00Z"), Some(ts("2025-03-01T05:05:00Z")))
-        .stop_events(false);
+        .stop_events(false)
+        // Nor does the trail status say logging stopped.
+        .edit_config(|name, v| {
+            if name.starts_with("get-trail-status") {
+                let o = v.as_object_mut().unwrap();
+                o.remove("StopLoggingTime");
+                o.remove("TimeLoggingStopped");
+            }
+        });
     let w = b.write(d.path());
     // Validation switched off leaves no short final digest (as in the conformance bundle
     // `validation_disabled_midway`): the chain just ends on a full hour's digest.
