@@ -701,6 +701,13 @@ pub fn compute(inp: &Inputs<'_>, logs: LogFold) -> Coverage {
         } else {
             msg.push_str(&format!(": {}", effect(&n.facts.event_name)));
         }
+        if !valid {
+            // Still reported (it names a suspect), but the reader must see at once that
+            // nothing proves AWS recorded it.
+            msg.push_str(
+                " (unproven: the log file holding it is not vouched for by a verified digest)",
+            );
+        }
         let mut ev =
             Evidence::file(&*src.display).detail(format!("eventSource: {}", n.event_source));
         if let Some(id) = &n.facts.event_id {

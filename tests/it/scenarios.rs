@@ -846,6 +846,7 @@ fn injected_stop_logging_does_not_turn_deleted_evidence_into_a_stop() {
     let stop = findings_of(&r, "logging_tampering_event");
     assert_eq!(stop.len(), 1);
     assert!(detail_says(stop[0], "unproven"));
+    assert!(stop[0]["message"].as_str().unwrap().contains("(unproven:"));
 }
 
 #[test]
