@@ -470,6 +470,45 @@ fn stop_proven_by_the_trail_status_when_its_log_file_and_final_digest_are_gone()
 }
 
 #[test]
+fn signatures_written_in_upper_case_hex_verify_and_link() {
+    let d = tempfile::tempdir().unwrap();
+    let w = two_regions().write(d.path());
+    // The newest digest and the one before it: editing the newest breaks no later link.
+    let digests = w.digests_of("us-east-1");
+    let (mid, next) = (digests[digests.len() - 2], digests[digests.len() - 1]);
+    // The sidecar's signature in upper case: the same bytes.
+    let side = mid.sidecar.as_ref().unwrap();
+    let mut head: Value = serde_json::from_slice(&std::fs::read(side).unwrap()).unwrap();
+    head["Metadata"]["signature"] = mid.signature.to_uppercase().into();
+    std::fs::write(side, serde_json::to_vec_pretty(&head).unwrap()).unwrap();
+    // The next digest names it in upper case, and AWS signed that text as written.
+    edit_digest(&next.path, |v| {
+        let sig = v["previousDigestSignature"]
+            .as_str()
+            .unwrap()
+            .to_uppercase();
+        v["previousDigestSignature"] = sig.into();
+    });
+    resign_digest(&next.path, Key::Test);
+    let (code, r) = run(&w, &[]);
+    assert_verified(code, &r);
+    // Written in lower case but altered, it no longer verifies: the text is what is signed.
+    edit_digest(&next.path, |v| {
+        let sig = v["previousDigestSignature"]
+            .as_str()
+            .unwrap()
+            .to_lowercase();
+        v["previousDigestSignature"] = sig.into();
+    });
+    let (_, r) = run(&w, &[]);
+    let invalid = findings_of(&r, "digest_signature_invalid");
+    assert!(
+        invalid.len() == 1 && invalid[0]["path"].as_str().unwrap().ends_with(&next.key),
+        "{invalid:?}"
+    );
+}
+
+#[test]
 fn chain_restart_without_stop_event_is_still_logging_stopped_but_says_so() {
     let d = tempfile::tempdir().unwrap();
     let w = two_regions()
