@@ -367,66 +367,27 @@ pub fn compute(inp: &Inputs<'_>, logs: LogFold) -> Coverage {
     for v in ends.values_mut() {
         v.sort_unstable();
     }
-    // The stops that may explain a chain's end: only from valid log files (an injected one
-    // must not turn deleted evidence into a mere stop), with the trail they name, when they
-    // name one (another trail's stop explains nothing).
-    let stop_times: Vec<(i64, Option<&str>)> = notable
-        .iter()
-        .filter(|(n, _, _, valid)| {
-            *valid
-                && matches!(n.facts.event_name.as_str(), "StopLogging" | "DeleteTrail")
-                && n.event_source == "cloudtrail.amazonaws.com"
-                && n.facts.error_code.is_none()
-        })
-        .map(|(n, _, _, _)| (n.time, n.trail_name.as_deref().map(trail_of)))
-        // The trail status says when logging was last stopped: AWS's own answer, exported
-        // with the configuration (it survives the deletion of the log file that held the
-        // StopLogging).
-        .chain(
-            inp.config
-                .trails
-                .iter()
-                .filter_map(|t| Some((t.stop_logging?, Some(t.name.as_str())))),
-        )
-        .collect();
-    // Likewise the restarts (successful StartLogging from valid log files, and the trail
-    // status's StartLoggingTime).
-    let start_times: Vec<(i64, Option<&str>)> = notable
-        .iter()
-        .filter(|(n, _, _, valid)| {
-            *valid
-                && n.facts.event_name == "StartLogging"
-                && n.event_source == "cloudtrail.amazonaws.com"
-                && n.facts.error_code.is_none()
-        })
-        .map(|(n, _, _, _)| (n.time, n.trail_name.as_deref().map(trail_of)))
-        // Only a start after the last stop, with logging on: anything else is a status
-        // that contradicts itself, and proves no restart.
-        .chain(inp.config.trails.iter().filter_map(|t| {
-            let start = t.start_logging?;
-            let after_stop = t.stop_logging.is_none_or(|stop| start > stop);
-            (after_stop && t.is_logging != Some(false)).then_some((start, Some(t.name.as_str())))
-        }))
-        .collect();
+    let events = StopsAndStarts::new(&notable, inp.config);
     // Whether an event naming `trail` (or none) concerns a chain of region `r`.
     let trail_matches = |r: &Region, trail: Option<&str>| {
         let trails = region_trails.get(r);
         trail.is_none_or(|tr| trails.is_none_or(|ts| ts.contains(tr)))
     };
-    // The latest of `times` strictly inside (lo, hi) that concerns region `r`.
-    let latest_between = |times: &[(i64, Option<&str>)], r: &Region, lo: i64, hi: i64| {
+    // The times of `times` strictly inside (lo, hi) that concern region `r`.
+    let between = |times: &'_ [(i64, Option<&'_ str>)], r: &Region, lo: i64, hi: i64| {
         times
             .iter()
-            .filter(|&&(t, trail)| t > lo && t < hi && trail_matches(r, trail))
+            .filter(move |&&(t, trail)| t > lo && t < hi && trail_matches(r, trail))
             .map(|&(t, _)| t)
-            .max()
+            .collect::<Vec<i64>>()
     };
     // Stops that AWS's final digest or a valid StopLogging proves: a log file "delivered"
     // inside one was not delivered by AWS, so it does not make the stop `unverified`.
     let mut proven_stops: BTreeMap<Region, Vec<(i64, i64)>> = BTreeMap::new();
     let stop_proven = |r: &Region, at: i64| {
         final_ends.contains(&(r.clone(), at))
-            || stop_times
+            || events
+                .stops
                 .iter()
                 .any(|&(t, trail)| t <= at && t >= at - 2 * HOUR && trail_matches(r, trail))
     };
@@ -437,7 +398,10 @@ pub fn compute(inp: &Inputs<'_>, logs: LogFold) -> Coverage {
         // its span: it was the restart's first digest (its previous fields null, so only
         // the next digest names it). The time before the restart is a stop, not evidence
         // gone; only the restart's own span is `digest_missing`.
-        match latest_between(&start_times, &r, m.start, m.end) {
+        let restart = between(&events.starts, &r, m.start, m.end)
+            .into_iter()
+            .max();
+        match restart {
             Some(restart) if stop_proven(&r, m.start) => {
                 list.push((m.start, restart, Class::Stopped));
                 list.push((restart, m.end, Class::Missing));
@@ -467,7 +431,7 @@ pub fn compute(inp: &Inputs<'_>, logs: LogFold) -> Coverage {
             if stop_proven(&r, from) {
                 list.push((from, c.start, Class::Stopped));
                 proven_stops.entry(r).or_default().push((from, c.start));
-            } else if let Some(stop) = latest_between(&stop_times, &r, from, c.start) {
+            } else if let Some(stop) = between(&events.stops, &r, from, c.start).into_iter().max() {
                 // The chain's last digest before the stop is gone (AWS's final digest would
                 // end after the StopLogging): from the StopLogging on, the stop is proven,
                 // and files delivered after it hold only the minutes before it. Before it,
@@ -491,12 +455,7 @@ pub fn compute(inp: &Inputs<'_>, logs: LogFold) -> Coverage {
         if last >= w1 || !stop_proven(r, last) {
             continue;
         }
-        let restart = start_times
-            .iter()
-            .filter(|&&(t, trail)| t > last && t < w1 && trail_matches(r, trail))
-            .map(|&(t, _)| t)
-            .min();
-        if let Some(t) = restart {
+        if let Some(t) = between(&events.starts, r, last, w1).into_iter().min() {
             intervals
                 .entry(r.clone())
                 .or_default()
@@ -818,6 +777,52 @@ pub fn compute(inp: &Inputs<'_>, logs: LogFold) -> Coverage {
     }
     cov.findings.extend(gaps);
     cov
+}
+
+/// When logging was stopped and started, with the trail each names (`None`: names none):
+/// records from valid log files only (a planted one must not turn deleted evidence into a
+/// mere stop), and the trail status's own times, AWS's answer exported with the
+/// configuration (it survives the deletion of the log file that held the record).
+struct StopsAndStarts<'a> {
+    /// Successful StopLogging and DeleteTrail; the status's StopLoggingTime.
+    stops: Vec<(i64, Option<&'a str>)>,
+    /// Successful StartLogging; the status's StartLoggingTime when it follows the stop and
+    /// logging is on (anything else is a status that contradicts itself).
+    starts: Vec<(i64, Option<&'a str>)>,
+}
+
+impl<'a> StopsAndStarts<'a> {
+    fn new(notable: &[(&'a Notable, &Source, &LogKey, bool)], config: &'a ConfigAnalysis) -> Self {
+        let records = |names: &'static [&'static str]| {
+            notable
+                .iter()
+                .filter(move |(n, _, _, valid)| {
+                    *valid
+                        && names.contains(&n.facts.event_name.as_str())
+                        && n.event_source == "cloudtrail.amazonaws.com"
+                        && n.facts.error_code.is_none()
+                })
+                .map(|(n, _, _, _)| (n.time, n.trail_name.as_deref().map(trail_of)))
+        };
+        let trails = &config.trails;
+        StopsAndStarts {
+            stops: records(&["StopLogging", "DeleteTrail"])
+                .chain(
+                    trails
+                        .iter()
+                        .filter_map(|t| Some((t.stop_logging?, Some(t.name.as_str())))),
+                )
+                .collect(),
+            starts: records(&["StartLogging"])
+                .chain(trails.iter().filter_map(|t| {
+                    let start = t.start_logging?;
+                    let after_stop = t.stop_logging.is_none_or(|stop| start > stop);
+                    (after_stop && t.is_logging != Some(false))
+                        .then_some((start, Some(t.name.as_str())))
+                }))
+                .collect(),
+        }
+    }
 }
 
 /// A StopLogging at `t` explains a stopped gap that begins within two hours after it (the

@@ -19,7 +19,7 @@
 use crate::digest::{DigestFile, Listed};
 use crate::discover::{ListedAt, LogItem};
 use crate::findings::{Evidence, Finding, Kind, Severity};
-use crate::s3key::{self, KeyShape};
+use crate::s3key::{self, KeyBase, KeyShape};
 use crate::spill::{Cursor, Sorted, Spill, SpillError};
 use crate::time;
 use std::collections::{BTreeMap, HashMap};
@@ -45,14 +45,19 @@ pub struct LogCheck<'f> {
     pub listed_per_hour: BTreeMap<(String, String, i64), u64>,
 }
 
-/// Where verified digests (and stops they prove) cover each (account, region): a file keyed
-/// there that no digest lists was not delivered by AWS.
-fn verified_periods(digests: &[DigestFile]) -> HashMap<(&str, &str), Vec<(i64, i64)>> {
-    let mut periods: HashMap<(&str, &str), Vec<(i64, i64)>> = HashMap::new();
+/// Where the verified digests of one location cover it (the folders before `AWSLogs/`, the
+/// organization, the account, and the region: another trail's digests, written elsewhere,
+/// never list this location's files).
+type Periods<'a> = HashMap<(&'a KeyBase, &'a str), Vec<(i64, i64)>>;
+
+/// Where verified digests (and stops they prove) cover each location and region: a file
+/// keyed there that no digest lists was not delivered by AWS.
+fn verified_periods(digests: &[DigestFile]) -> Periods<'_> {
+    let mut periods: Periods<'_> = HashMap::new();
     for d in digests.iter().filter(|d| d.status.is_verified()) {
         let Ok(c) = &d.content else { continue };
         periods
-            .entry((&*d.key.base.account, d.key.region.as_str()))
+            .entry((&d.key.base, d.key.region.as_str()))
             .or_default()
             .push((c.start, c.end));
     }
@@ -64,7 +69,7 @@ fn verified_periods(digests: &[DigestFile]) -> HashMap<(&str, &str), Vec<(i64, i
         let restart = digests
             .iter()
             .filter(|r| {
-                r.key.base.account == d.key.base.account
+                r.key.base == d.key.base
                     && r.key.region == d.key.region
                     && r.key.trail == d.key.trail
                     && !r.key.backfill
@@ -75,7 +80,7 @@ fn verified_periods(digests: &[DigestFile]) -> HashMap<(&str, &str), Vec<(i64, i
             .min();
         if let Some(restart) = restart {
             periods
-                .entry((&*d.key.base.account, d.key.region.as_str()))
+                .entry((&d.key.base, d.key.region.as_str()))
                 .or_default()
                 .push((c.end, restart));
         }
@@ -275,7 +280,7 @@ fn judge_listed(
 /// digest names it.
 fn judge_unlisted(
     window: (i64, i64),
-    periods: &HashMap<(&str, &str), Vec<(i64, i64)>>,
+    periods: &Periods<'_>,
     item: &LogItem,
     st: LogStatus,
     named_unverified: bool,
@@ -309,7 +314,7 @@ fn judge_unlisted(
     // Covered at its key's minute and `DELIVERY_DELAY` later: a file reaches S3 minutes
     // after the minute its key names, so AWS may list it in the next digest; when that
     // one is gone, the file is unproven, not injected.
-    let ps = periods.get(&(&*k.base.account, &*k.region));
+    let ps = periods.get(&(&k.base, &*k.region));
     let covered_at = |t: i64| ps.is_some_and(|ps| ps.iter().any(|&(s, e)| s <= t && t < e));
     let covered = covered_at(k.time) && covered_at(k.time + DELIVERY_DELAY);
     let (severity, why) = if covered {

@@ -584,6 +584,42 @@ fn organization_trail_with_two_member_accounts() {
 }
 
 #[test]
+fn another_trails_digests_do_not_make_this_trails_unlisted_files_injected() {
+    // An account trail and an organization trail over the same account, given together.
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let own = Bundle::new("111122223333", "audit", "us-east-1")
+        .regions(&["us-east-1"])
+        .window(ts("2025-03-01T00:00:00Z"), 6)
+        .write(a.path());
+    let org = Bundle::new("111122223333", "org_trail", "us-east-1")
+        .org("o-abc123def4")
+        .prefix("org-logs")
+        .regions(&["us-east-1"])
+        .window(ts("2025-03-01T00:00:00Z"), 6)
+        .write(b.path());
+    // The account trail loses a digest from the middle of its chain: its files are now
+    // unproven. The organization trail's digests cover that hour, but they list files
+    // under its own prefix only, so they say nothing of these.
+    let gone = own.digests_of("us-east-1")[3];
+    std::fs::remove_file(&gone.path).unwrap();
+    std::fs::remove_file(gone.sidecar.as_ref().unwrap()).unwrap();
+    let (_, r, _) = verify_json(
+        &own.root,
+        &[
+            org.root.to_str().unwrap(),
+            "--start",
+            &own.start_iso(),
+            "--end",
+            &own.end_iso(),
+        ],
+    );
+    let unref = findings_of(&r, "log_unreferenced");
+    assert!(!unref.is_empty());
+    assert!(unref.iter().all(|f| f["severity"] == "low"), "{unref:?}");
+    assert_eq!(findings_of(&r, "digest_missing").len(), 1);
+}
+
+#[test]
 fn forged_and_resigned_digests() {
     let d = tempfile::tempdir().unwrap();
     let w = two_regions()
