@@ -215,6 +215,9 @@ pub struct EvidenceSummary {
     pub regions_with_evidence: BTreeSet<String>,
     /// Trails seen in digest file names: (trail name, home region).
     pub trails_seen: BTreeSet<(String, String)>,
+    /// For each of those, where its digests sit: accounts, organization IDs (`AWSLogs/o-ID/`
+    /// layout) and, inside the window, regions.
+    pub trail_digests: BTreeMap<(String, String), TrailDigests>,
     /// (bucket, key prefix before `AWSLogs/`) of every digest and log key seen; prefix may be "".
     /// Buckets come from the S3 names digests state (`digestS3Bucket`, `logFiles[].s3Bucket`);
     /// a bundle folder is not a bucket, so an entry whose bucket is "" is not compared.
@@ -230,6 +233,14 @@ pub struct EvidenceSummary {
     /// Events and management events in log files that verified digests list, inside the window.
     pub verified_events: u64,
     pub verified_management_events: u64,
+}
+
+/// Where one trail's digests sit (see `EvidenceSummary::trail_digests`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrailDigests {
+    pub accounts: BTreeSet<String>,
+    pub orgs: BTreeSet<String>,
+    pub regions: BTreeSet<String>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1947,6 +1958,104 @@ pub fn against_evidence(analysis: &ConfigAnalysis, evidence: &EvidenceSummary) -
             out.push(f);
         }
 
+        // Where the digests written under its name sit, against what the export says of it.
+        let seen = ev
+            .trail_digests
+            .iter()
+            .filter(|((n, home), _)| {
+                n == name && t.home_region.as_deref().is_none_or(|h| h == home)
+            })
+            .fold(TrailDigests::default(), |mut acc, (_, d)| {
+                acc.accounts.extend(d.accounts.iter().cloned());
+                acc.orgs.extend(d.orgs.iter().cloned());
+                acc.regions.extend(d.regions.iter().cloned());
+                acc
+            });
+        let list = |set: &BTreeSet<String>| {
+            set.iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        // Not an organization trail: it delivers its own account's evidence only, and never
+        // in the organization layout.
+        if t.organization_trail != Some(true) {
+            if let Some(account) = t.account.as_deref() {
+                if !seen.accounts.is_empty() && !seen.accounts.contains(account) {
+                    out.push(mismatch(
+                        t,
+                        file,
+                        format!(
+                            "Trail {name} belongs to account {account}, but the digests written under its name are in account {}: it is not the configuration of the trail that wrote this evidence.",
+                            list(&seen.accounts)
+                        ),
+                        proof(
+                            file,
+                            format!("digests of account {account} (the trail's ARN)"),
+                            format!("digests of account {}", list(&seen.accounts)),
+                        ),
+                    ));
+                }
+            }
+        }
+        if t.organization_trail == Some(false) && !seen.orgs.is_empty() {
+            out.push(mismatch(
+                t,
+                file,
+                format!(
+                    "Trail {name} is not an organization trail, but its digests are stored in the organization layout (AWSLogs/{}/).",
+                    list(&seen.orgs)
+                ),
+                proof(
+                    file,
+                    "AWSLogs/ACCOUNT/ (IsOrganizationTrail false)",
+                    format!("AWSLogs/{}/ACCOUNT/", list(&seen.orgs)),
+                ),
+            ));
+        }
+        if t.organization_trail == Some(true) {
+            if let Some(org) = analysis.organization_id.as_deref() {
+                let other: BTreeSet<String> =
+                    seen.orgs.iter().filter(|o| *o != org).cloned().collect();
+                if !other.is_empty() {
+                    out.push(mismatch(
+                        t,
+                        file,
+                        format!(
+                            "Trail {name} is the organization trail of {org}, but its digests are stored under organization {}.",
+                            list(&other)
+                        ),
+                        proof(file, format!("AWSLogs/{org}/"), format!("AWSLogs/{}/", list(&other))),
+                    ));
+                }
+            }
+        }
+        // A single-region trail whose digests cover other regions (beside other trails: with
+        // single-region trails only, the rule after the loop speaks for all of them).
+        if let (Some(false), Some(home)) = (t.multi_region, t.home_region.as_deref()) {
+            let elsewhere: BTreeSet<String> = seen
+                .regions
+                .iter()
+                .filter(|r| *r != home)
+                .cloned()
+                .collect();
+            if !elsewhere.is_empty() && trails.iter().any(|o| o.multi_region != Some(false)) {
+                out.push(mismatch(
+                    t,
+                    file,
+                    format!(
+                        "Trail {name} is single-region (home region {home}), but digests written under its name cover {}.",
+                        list(&elsewhere)
+                    ),
+                    proof(
+                        file,
+                        format!("digests of {home} only (IsMultiRegionTrail false)"),
+                        format!("digests of {}", list(&seen.regions)),
+                    ),
+                ));
+            }
+        }
+
         // Management-event rules point at the export that decided the answer (the selectors).
         let sel_file = section_str(&idx, t, "/event_selectors/file");
         let sel_file = sel_file.as_deref().or(file);
@@ -3331,6 +3440,17 @@ mod tests {
                 .map(String::from)
                 .into(),
             trails_seen: [("management-events".to_owned(), "us-east-1".to_owned())].into(),
+            trail_digests: [(
+                ("management-events".to_owned(), "us-east-1".to_owned()),
+                TrailDigests {
+                    accounts: ["111122223333".to_owned()].into(),
+                    orgs: BTreeSet::new(),
+                    regions: ["eu-west-1", "us-east-1", "us-west-2"]
+                        .map(String::from)
+                        .into(),
+                },
+            )]
+            .into(),
             locations: [(BUCKET.to_owned(), String::new())].into(),
             digests: 75,
             verified_digests: 75,
@@ -3348,6 +3468,40 @@ mod tests {
             .iter()
             .all(|f| f.kind == Kind::ConfigEvidenceMismatch && f.severity == Severity::Medium));
         out
+    }
+
+    #[test]
+    fn digests_of_another_account_or_layout_than_the_trail_writes_are_a_mismatch() {
+        let ev = evidence_all_regions();
+        // The export is of another account's trail of the same name.
+        let out = mismatches(
+            json!({"TrailARN": "arn:aws:cloudtrail:us-east-1:999988887777:trail/management-events"}),
+            clean_selectors(),
+            &ev,
+        );
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert!(out[0].message.contains("belongs to account 999988887777"));
+        // Not an organization trail, yet its digests sit in the organization layout.
+        let mut org = ev.clone();
+        for d in org.trail_digests.values_mut() {
+            d.orgs.insert("o-a1b2c3d4e5".to_owned());
+        }
+        let out = mismatches(
+            json!({"IsOrganizationTrail": false}),
+            clean_selectors(),
+            &org,
+        );
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert!(out[0]
+            .message
+            .contains("organization layout (AWSLogs/o-a1b2c3d4e5/)"));
+        // As the organization trail it describes them.
+        let out = mismatches(
+            json!({"IsOrganizationTrail": true}),
+            clean_selectors(),
+            &org,
+        );
+        assert!(out.is_empty(), "{out:?}");
     }
 
     #[test]

@@ -110,6 +110,8 @@ pub struct Inputs<'a> {
     pub key_regions: &'a BTreeSet<String>,
     /// `--region` values.
     pub extra_regions: &'a [String],
+    /// `--account` values (empty: every account).
+    pub accounts: &'a [String],
 }
 
 #[derive(Debug, Default)]
@@ -910,7 +912,19 @@ fn trail_kms_keys(cfg: &ConfigAnalysis) -> Option<BTreeSet<String>> {
 /// (multi-region: every region with evidence or keys, plus `--region`; single region: the
 /// home region), else from the evidence and `--region`.
 fn expected_regions(inp: &Inputs<'_>, agg: &BTreeMap<Region, Agg>) -> BTreeSet<Region> {
-    let accounts: BTreeSet<String> = agg.keys().map(|(a, _)| a.clone()).collect();
+    let mut accounts: BTreeSet<String> = agg.keys().map(|(a, _)| a.clone()).collect();
+    // An organization trail always logs the account that owns it (its ARN's): that
+    // account's evidence gone entirely is regions uncovered, not an account never there.
+    // (Member accounts are not listed by any export, so only those with evidence count.)
+    for t in &inp.config.trails {
+        if let (Some(true), Some(owner)) = (t.organization_trail, t.account.as_deref()) {
+            if t.is_logging != Some(false)
+                && (inp.accounts.is_empty() || inp.accounts.iter().any(|a| a == owner))
+            {
+                accounts.insert(owner.to_owned());
+            }
+        }
+    }
     let evidence_regions: BTreeSet<String> = agg.keys().map(|(_, r)| r.clone()).collect();
     let trails = &inp.config.trails;
     let multi = trails.iter().any(|t| t.multi_region == Some(true));

@@ -149,6 +149,7 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
             config: &cfg,
             key_regions: &ring.regions,
             extra_regions: &opts.regions,
+            accounts: &opts.accounts,
         },
         fold,
     );
@@ -320,6 +321,17 @@ fn evidence_summary(
         }
         ev.trails_seen
             .insert((d.key.trail.clone(), d.key.home_region.clone()));
+        let seen = ev
+            .trail_digests
+            .entry((d.key.trail.clone(), d.key.home_region.clone()))
+            .or_default();
+        seen.accounts.insert(d.key.base.account.to_string());
+        if let Some(org) = &d.key.base.org {
+            seen.orgs.insert(org.to_string());
+        }
+        if s < window.1 && e > window.0 {
+            seen.regions.insert(d.key.region.clone());
+        }
         if let Ok(c) = &d.content {
             ev.newest_digest_end = Some(ev.newest_digest_end.map_or(c.end, |n| n.max(c.end)));
             let prefix = c

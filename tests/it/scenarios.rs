@@ -620,6 +620,51 @@ fn another_trails_digests_do_not_make_this_trails_unlisted_files_injected() {
 }
 
 #[test]
+fn organization_trail_owner_with_no_evidence_is_uncovered() {
+    let d = tempfile::tempdir().unwrap();
+    let w = Bundle::new("111122223333", "org_trail", "us-east-1")
+        .org("o-abc123def4")
+        .member_accounts(&["444455556666"])
+        .regions(&["us-east-1", "eu-west-1"])
+        .window(ts("2025-03-01T00:00:00Z"), 4)
+        .write(d.path());
+    // Every file of the account that owns the trail is gone; the member's remain.
+    for path in w
+        .logs
+        .iter()
+        .filter(|l| l.account == "111122223333")
+        .map(|l| &l.path)
+    {
+        std::fs::remove_file(path).unwrap();
+    }
+    for dg in w.digests.iter().filter(|dg| dg.account == "111122223333") {
+        std::fs::remove_file(&dg.path).unwrap();
+        std::fs::remove_file(dg.sidecar.as_ref().unwrap()).unwrap();
+    }
+    let (code, r) = run(&w, &[]);
+    assert_eq!(code, 1);
+    let uncovered: Vec<(String, String)> = findings_of(&r, "region_uncovered")
+        .iter()
+        .map(|f| {
+            (
+                f["account"].as_str().unwrap().to_owned(),
+                f["region"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        uncovered,
+        [
+            ("111122223333".to_owned(), "eu-west-1".to_owned()),
+            ("111122223333".to_owned(), "us-east-1".to_owned())
+        ]
+    );
+    // Judging one member account only asks nothing of the owner.
+    let (code, r) = run(&w, &["--account", "444455556666"]);
+    assert_verified(code, &r);
+}
+
+#[test]
 fn forged_and_resigned_digests() {
     let d = tempfile::tempdir().unwrap();
     let w = two_regions()
