@@ -260,8 +260,15 @@ fn text(v: &Value, keys: &[&str]) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// A boolean field; also `"true"`/`"false"` as strings (either case), as exports rewritten
+/// by other tools (or Terraform string attributes) carry them. Anything else is unknown.
 fn flag(v: &Value, keys: &[&str]) -> Option<bool> {
-    field(v, keys).and_then(Value::as_bool)
+    match field(v, keys)? {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
+        Value::String(s) if s.eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
+    }
 }
 
 fn yes_no(b: Option<bool>) -> String {
@@ -2934,6 +2941,22 @@ mod tests {
             got.push(s.clone());
         }
         assert_eq!(got[0], got[1]);
+    }
+
+    #[test]
+    fn flags_written_as_strings_are_read() {
+        let mut files = bundle(json!({}), clean_selectors());
+        let mut st = status(true);
+        st["IsLogging"] = json!("FALSE");
+        files[1] = file("config/get-trail-status.management-events.json", st);
+        let a = analyze(&files, None);
+        assert_eq!(
+            find(&a.findings, Kind::ConfigNotLogging).severity,
+            Severity::High
+        );
+        // Neither a boolean nor its word: unknown, never a guess.
+        assert_eq!(flag(&json!({"IsLogging": "no"}), &["IsLogging"]), None);
+        assert_eq!(flag(&json!({"IsLogging": 0}), &["IsLogging"]), None);
     }
 
     #[test]
