@@ -286,20 +286,43 @@ fn gaps_of(r: &Value, region: &str) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// When logging stops and starts again in `stopped_bundle`.
+const STOP: &str = "2025-03-01T02:20:00Z";
+const RESTART: &str = "2025-03-01T05:05:00Z";
+
+/// Two regions whose logging stops at `STOP` and starts again at `RESTART`.
+fn stopped_bundle(dir: &std::path::Path) -> Written {
+    two_regions()
+        .stop_logging(ts(STOP), Some(ts(RESTART)))
+        .write(dir)
+}
+
+/// AWS's short final digest of `region`'s chain before the restart (nothing names it).
+fn final_digest<'a>(w: &'a Written, region: &str) -> &'a DigestFile {
+    w.digests_of(region)
+        .into_iter()
+        .rev()
+        .find(|dg| dg.end <= ts(RESTART))
+        .unwrap()
+}
+
+/// Delete a digest and its sidecar.
+fn remove_digest(dg: &DigestFile) {
+    std::fs::remove_file(&dg.path).unwrap();
+    std::fs::remove_file(dg.sidecar.as_ref().unwrap()).unwrap();
+}
+
 #[test]
 fn deleted_restart_digest_leaves_the_stop_a_stop_and_only_its_own_span_missing() {
     let d = tempfile::tempdir().unwrap();
-    let w = two_regions()
-        .stop_logging(ts("2025-03-01T02:20:00Z"), Some(ts("2025-03-01T05:05:00Z")))
-        .write(d.path());
+    let w = stopped_bundle(d.path());
     // The first digest after the restart (previous fields null); only the next one names it.
-    let digests = w.digests_of("eu-central-1");
-    let restart = digests
-        .iter()
-        .find(|dg| dg.chain_start && dg.start >= ts("2025-03-01T05:05:00Z"))
+    let restart = w
+        .digests_of("eu-central-1")
+        .into_iter()
+        .find(|dg| dg.chain_start && dg.start >= ts(RESTART))
         .unwrap();
-    std::fs::remove_file(&restart.path).unwrap();
-    std::fs::remove_file(restart.sidecar.as_ref().unwrap()).unwrap();
+    remove_digest(restart);
     let (code, r) = run(&w, &[]);
     assert_eq!(code, 1);
     let missing = findings_of(&r, "digest_missing");
@@ -327,20 +350,10 @@ fn deleted_restart_digest_leaves_the_stop_a_stop_and_only_its_own_span_missing()
 #[test]
 fn deleted_final_digest_is_unverified_up_to_the_stop_and_a_stop_after_it() {
     let d = tempfile::tempdir().unwrap();
-    let stop = ts("2025-03-01T02:20:00Z");
-    let w = two_regions()
-        .stop_logging(stop, Some(ts("2025-03-01T05:05:00Z")))
-        .write(d.path());
-    // AWS's short final digest of the chain that the stop ends; nothing names it.
-    let digests = w.digests_of("eu-central-1");
-    let last = digests
-        .iter()
-        .rev()
-        .find(|dg| dg.end <= ts("2025-03-01T05:05:00Z"))
-        .unwrap();
+    let (w, stop) = (stopped_bundle(d.path()), ts(STOP));
+    let last = final_digest(&w, "eu-central-1");
     assert!(last.end > stop && last.end - last.start < HOUR);
-    std::fs::remove_file(&last.path).unwrap();
-    std::fs::remove_file(last.sidecar.as_ref().unwrap()).unwrap();
+    remove_digest(last);
     let (_, r) = run(&w, &[]);
     let gaps = gaps_of(&r, "eu-central-1");
     // Its log files are left: proof of nothing. From the StopLogging on, the stop holds.
@@ -350,9 +363,8 @@ fn deleted_final_digest_is_unverified_up_to_the_stop_and_a_stop_after_it() {
         "{gaps:?}"
     );
     assert!(
-        gaps.iter().any(|(c, s, e)| c == "logging_stopped"
-            && s == &iso(stop)
-            && e >= &"2025-03-01T05:05:00Z".to_string()),
+        gaps.iter()
+            .any(|(c, s, e)| c == "logging_stopped" && s == &iso(stop) && e.as_str() >= RESTART),
         "{gaps:?}"
     );
 }
@@ -360,18 +372,9 @@ fn deleted_final_digest_is_unverified_up_to_the_stop_and_a_stop_after_it() {
 #[test]
 fn deleted_final_digest_and_its_logs_are_evidence_gone_not_a_longer_stop() {
     let d = tempfile::tempdir().unwrap();
-    let stop = ts("2025-03-01T02:20:00Z");
-    let w = two_regions()
-        .stop_logging(stop, Some(ts("2025-03-01T05:05:00Z")))
-        .write(d.path());
-    let digests = w.digests_of("eu-central-1");
-    let last = digests
-        .iter()
-        .rev()
-        .find(|dg| dg.end <= ts("2025-03-01T05:05:00Z"))
-        .unwrap();
-    std::fs::remove_file(&last.path).unwrap();
-    std::fs::remove_file(last.sidecar.as_ref().unwrap()).unwrap();
+    let (w, stop) = (stopped_bundle(d.path()), ts(STOP));
+    let last = final_digest(&w, "eu-central-1");
+    remove_digest(last);
     for l in w.logs_of("eu-central-1") {
         if last.logs.iter().any(|k| l.path.ends_with(k)) {
             std::fs::remove_file(&l.path).unwrap();
@@ -396,10 +399,7 @@ fn deleted_final_digest_and_its_logs_are_evidence_gone_not_a_longer_stop() {
 #[test]
 fn restart_evidence_deleted_is_a_stop_until_the_restart_then_evidence_gone() {
     let d = tempfile::tempdir().unwrap();
-    let (stop, restart) = (ts("2025-03-01T02:20:00Z"), ts("2025-03-01T05:05:00Z"));
-    let w = two_regions()
-        .stop_logging(stop, Some(restart))
-        .write(d.path());
+    let (w, restart) = (stopped_bundle(d.path()), ts(RESTART));
     // Everything the restart delivered is deleted, in every region (the StartLogging record
     // with it); the trail status still says when logging started and that digests came.
     for region in ["us-east-1", "eu-central-1"] {
@@ -431,10 +431,7 @@ fn restart_evidence_deleted_is_a_stop_until_the_restart_then_evidence_gone() {
 #[test]
 fn stop_proven_by_the_trail_status_when_its_log_file_and_final_digest_are_gone() {
     let d = tempfile::tempdir().unwrap();
-    let stop = ts("2025-03-01T02:20:00Z");
-    let w = two_regions()
-        .stop_logging(stop, Some(ts("2025-03-01T05:05:00Z")))
-        .write(d.path());
+    let (w, stop) = (stopped_bundle(d.path()), ts(STOP));
     // The file holding the StopLogging record is gone, and so is eu-central-1's final
     // digest: only the status export (StopLoggingTime) still says when logging stopped.
     let holder = w
@@ -447,14 +444,8 @@ fn stop_proven_by_the_trail_status_when_its_log_file_and_final_digest_are_gone()
         })
         .unwrap();
     std::fs::remove_file(&holder.path).unwrap();
-    let digests = w.digests_of("eu-central-1");
-    let last = digests
-        .iter()
-        .rev()
-        .find(|dg| dg.end <= ts("2025-03-01T05:05:00Z"))
-        .unwrap();
-    std::fs::remove_file(&last.path).unwrap();
-    std::fs::remove_file(last.sidecar.as_ref().unwrap()).unwrap();
+    let last = final_digest(&w, "eu-central-1");
+    remove_digest(last);
     let (_, r) = run(&w, &[]);
     let gaps = gaps_of(&r, "eu-central-1");
     assert!(
