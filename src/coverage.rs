@@ -43,7 +43,10 @@ pub enum DigestState {
     Missing,
     /// Digests or log files present but not provable.
     Unverified,
-    /// No digest at all (logging stopped, or no evidence).
+    /// Logging was stopped for some of the hour (a chain ends and restarts, or a stop is
+    /// proven): no digest is due for that time.
+    Stopped,
+    /// No digest at all, and no stop explains it.
     Absent,
 }
 
@@ -54,6 +57,7 @@ impl DigestState {
             DigestState::VerifiedEmpty => "verified_empty",
             DigestState::Missing => "missing",
             DigestState::Unverified => "unverified",
+            DigestState::Stopped => "stopped",
             DigestState::Absent => "absent",
         }
     }
@@ -284,9 +288,14 @@ impl LogFold {
         }
         if k.time >= w0 && k.time < w1 {
             a.has_evidence_in_window = true;
-            *a.present.entry(time::hour_floor(k.time)).or_default() += 1;
+        }
+        // Cells count whole hours, also the window's first and last when it starts or ends
+        // inside one: events are counted per hour, and a cell's files must match its events.
+        let hour = time::hour_floor(k.time);
+        if hour < w1 && hour + HOUR > w0 {
+            *a.present.entry(hour).or_default() += 1;
             if st.valid {
-                *a.valid.entry(time::hour_floor(k.time)).or_default() += 1;
+                *a.valid.entry(hour).or_default() += 1;
             }
         }
         if r.error.is_some() {
@@ -579,22 +588,27 @@ pub fn compute(inp: &Inputs<'_>, logs: LogFold) -> Coverage {
         let mut h = time::hour_floor(w0);
         while h < w1 {
             let (hs, he) = (h.max(w0), (h + HOUR).min(w1));
-            let mut worst: Option<Class> = None;
-            for &(s, e, c) in &segs {
-                if s < he && e > hs && c != Class::Verified {
-                    worst = Some(match (worst, c) {
-                        (Some(Class::Missing), _) | (_, Class::Missing) => Class::Missing,
-                        (Some(Class::Unverified), _) | (_, Class::Unverified) => Class::Unverified,
-                        _ => c,
-                    });
-                }
-            }
+            // The worst of the hour: evidence gone, then unprovable, then no evidence, then
+            // a stop.
+            let weight = |c: Class| match c {
+                Class::Missing => 4,
+                Class::Unverified => 3,
+                Class::NoEvidence => 2,
+                Class::Stopped => 1,
+                Class::Verified => 0,
+            };
+            let worst: Option<Class> = segs
+                .iter()
+                .filter(|&&(s, e, c)| s < he && e > hs && c != Class::Verified)
+                .map(|&(_, _, c)| c)
+                .max_by_key(|&c| weight(c));
             let n_listed = listed(h);
             let state = match worst {
                 None if n_listed > 0 => DigestState::Verified,
                 None => DigestState::VerifiedEmpty,
                 Some(Class::Missing) => DigestState::Missing,
                 Some(Class::Unverified) => DigestState::Unverified,
+                Some(Class::Stopped) => DigestState::Stopped,
                 Some(_) => DigestState::Absent,
             };
             let all = a.and_then(|a| a.all.get(&h)).copied().unwrap_or_default();

@@ -444,8 +444,9 @@ pub fn findings(digests: &[DigestFile], window: (i64, i64)) -> Vec<Finding> {
     for d in digests {
         let (start, end) = d.period();
         // Evidence outside the window is proof, not subject: a digest wholly outside it
-        // is recorded (at `info`) when it is unreadable or forged, and not at all for a
-        // missing signature or an unknown key, which say nothing about tampering.
+        // is recorded (at `info`) when it is unreadable, forged or signed with a key no
+        // export holds (a forger's key looks just like that), and not at all for a missing
+        // signature (the newest digest of a partial copy has none to show).
         let in_window = start < window.1 && end > window.0;
         let judged = |f: Finding| if in_window { f } else { f.outside_window() };
         let base = |kind: Kind| d.finding(kind);
@@ -464,11 +465,11 @@ pub fn findings(digests: &[DigestFile], window: (i64, i64)) -> Vec<Finding> {
                     ))
                     .evidence(signature_evidence(d).detail(format!("reason: {why}"))),
             )),
-            Status::KeyUnknown(why) if in_window => out.push(
+            Status::KeyUnknown(why) => out.push(judged(
                 base(Kind::DigestKeyUnknown)
                     .message(format!("digest {} cannot be verified: {why}", d.key.file_name()))
                     .evidence(signature_evidence(d).detail(format!("reason: {why}"))),
-            ),
+            )),
             Status::Missing if in_window => out.push(
                 base(Kind::DigestSignatureMissing)
                     .message(format!(
@@ -479,7 +480,7 @@ pub fn findings(digests: &[DigestFile], window: (i64, i64)) -> Vec<Finding> {
                         "export the signature with `aws s3api head-object` (README: exporting a bundle)",
                     )),
             ),
-            Status::KeyUnknown(_) | Status::Missing => {}
+            Status::Missing => {}
         }
     }
     out

@@ -248,7 +248,7 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
         exit_status: status,
         fail_on: opts.fail_on,
         window,
-        window_given: opts.start.is_some() && opts.end.is_some(),
+        window_source: report::WindowSource::new(opts.start.is_some(), opts.end.is_some()),
         roots: inv.roots,
         manifest,
         summary,

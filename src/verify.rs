@@ -182,7 +182,9 @@ fn judge_listed(
         };
         let t = key_time.as_ref().map(|k| k.time).unwrap_or(c.start);
         if let Some(k) = &key_time {
-            if t >= window.0 && t < window.1 {
+            // Per coverage cell: whole hours, also the window's first and last when it
+            // starts or ends inside one (as the cell's events are counted).
+            if time::hour_floor(t) < window.1 && time::hour_floor(t) + time::HOUR > window.0 {
                 *out.listed_per_hour
                     .entry((
                         k.base.account.to_string(),

@@ -31,7 +31,7 @@ h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.6em}\
 table{border-collapse:collapse}td,th{padding:2px 6px;text-align:left;vertical-align:top}\
 .map td.c{width:7px;height:14px;padding:0;border:1px solid #fff}\
 .verified{background:#2e9d4f}.verified_empty{background:#a8dcb5}.missing{background:#b3261e}\
-.unverified{background:#e0a100}.absent{background:#bbb}\
+.unverified{background:#e0a100}.stopped{background:#7a8fb8}.absent{background:#bbb}\
 .f{border-top:1px solid #ddd}.critical,.high{color:#b3261e;font-weight:600}.medium{color:#8a6d00}\
 code{font-size:12px;word-break:break-all}@media print{body{margin:0}}";
 
@@ -58,7 +58,7 @@ pub fn write(r: &Report, w: &mut dyn std::io::Write) -> std::io::Result<()> {
         esc(r.tool_version),
         time::fmt(r.window.0),
         time::fmt(r.window.1),
-        if r.window_given { "from --start/--end" } else { "span of the digests found" },
+        r.window_source.describe(),
         r.exit_status,
         r.fail_on.as_str(),
         time::fmt(r.generated_at),
@@ -104,6 +104,7 @@ pub fn write(r: &Report, w: &mut dyn std::io::Write) -> std::io::Result<()> {
         DigestState::VerifiedEmpty,
         DigestState::Missing,
         DigestState::Unverified,
+        DigestState::Stopped,
         DigestState::Absent,
     ] {
         let _ = write!(

@@ -156,11 +156,7 @@ pub fn write(r: &Report, w: &mut dyn std::io::Write) -> std::io::Result<()> {
         window: Window {
             start: time::fmt(r.window.0),
             end: time::fmt(r.window.1),
-            source: if r.window_given {
-                "command_line"
-            } else {
-                "digests"
-            },
+            source: r.window_source.as_str(),
         },
         inputs: Inputs {
             roots: &r.roots,

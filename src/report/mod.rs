@@ -16,6 +16,48 @@ use crate::findings::{Findings, Severity, Verdict};
 use crate::spill::{Distinct, Sorted, SpillError};
 use std::collections::BTreeMap;
 
+/// What set the window: `--start` and `--end`, the span of the evidence, or one of each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowSource {
+    CommandLine,
+    Digests,
+    /// `--start` given, the end from the evidence.
+    StartGiven,
+    /// `--end` given, the start from the evidence.
+    EndGiven,
+}
+
+impl WindowSource {
+    pub fn new(start_given: bool, end_given: bool) -> Self {
+        match (start_given, end_given) {
+            (true, true) => WindowSource::CommandLine,
+            (false, false) => WindowSource::Digests,
+            (true, false) => WindowSource::StartGiven,
+            (false, true) => WindowSource::EndGiven,
+        }
+    }
+
+    /// The report's `window.source`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WindowSource::CommandLine => "command_line",
+            WindowSource::Digests => "digests",
+            WindowSource::StartGiven => "start_from_command_line",
+            WindowSource::EndGiven => "end_from_command_line",
+        }
+    }
+
+    /// For a person.
+    pub fn describe(self) -> &'static str {
+        match self {
+            WindowSource::CommandLine => "--start/--end",
+            WindowSource::Digests => "span of the digests found",
+            WindowSource::StartGiven => "--start; the end from the digests found",
+            WindowSource::EndGiven => "--end; the start from the digests found",
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Report {
     pub tool_version: &'static str,
@@ -24,8 +66,8 @@ pub struct Report {
     pub exit_status: i32,
     pub fail_on: Severity,
     pub window: (i64, i64),
-    /// True when `--start/--end` set the window; false when it is the digests' span.
-    pub window_given: bool,
+    /// What set the window's ends.
+    pub window_source: WindowSource,
     pub roots: Vec<String>,
     pub manifest: Manifest,
     pub summary: Summary,

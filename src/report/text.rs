@@ -31,11 +31,7 @@ pub fn render(r: &Report) -> Result<String, crate::spill::SpillError> {
         "window   {} .. {} ({})",
         time::fmt(r.window.0),
         time::fmt(r.window.1),
-        if r.window_given {
-            "--start/--end"
-        } else {
-            "span of the digests found"
-        }
+        r.window_source.describe()
     );
     let _ = writeln!(
         o,
@@ -115,7 +111,7 @@ pub fn render(r: &Report) -> Result<String, crate::spill::SpillError> {
         let per = hours.div_ceil(STRIP_WIDTH).max(1);
         let _ = writeln!(
             o,
-            "\ncoverage, one character per {} (# verified, . verified quiet, M digest missing, ? unverified, - no digest):",
+            "\ncoverage, one character per {} (# verified, . verified quiet, M digest missing, ? unverified, s logging stopped, - no digest):",
             if per == 1 {
                 "hour".to_string()
             } else {
@@ -136,6 +132,7 @@ pub fn render(r: &Report) -> Result<String, crate::spill::SpillError> {
                         Some(DigestState::VerifiedEmpty) => '.',
                         Some(DigestState::Missing) => 'M',
                         Some(DigestState::Unverified) => '?',
+                        Some(DigestState::Stopped) => 's',
                         Some(DigestState::Absent) | None => '-',
                     }
                 })
@@ -176,9 +173,10 @@ fn rank(s: DigestState) -> u8 {
     match s {
         DigestState::Verified => 0,
         DigestState::VerifiedEmpty => 1,
-        DigestState::Absent => 2,
-        DigestState::Unverified => 3,
-        DigestState::Missing => 4,
+        DigestState::Stopped => 2,
+        DigestState::Absent => 3,
+        DigestState::Unverified => 4,
+        DigestState::Missing => 5,
     }
 }
 

@@ -445,7 +445,7 @@ fn html_report_is_self_contained_and_escapes_the_evidence() {
             && page.contains("logging_stopped")
     );
     assert!(
-        page.contains("class=\"c absent\""),
+        page.contains("class=\"c stopped\""),
         "the stop shows in the heat map"
     );
     assert!(!page.contains("<script") && !page.contains("http://") && !page.contains("https://"));

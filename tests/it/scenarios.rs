@@ -272,6 +272,17 @@ fn stop_logging_gaps_every_region_and_names_who_stopped_it() {
     assert_eq!(stop.len(), 1);
     assert_eq!(stop[0]["severity"], "high");
     assert!(detail_says(stop[0], "explains coverage gaps"));
+    // The heat map calls those hours stopped, not "no digest".
+    for region in ["us-east-1", "eu-central-1"] {
+        let states: Vec<&str> = cells(&r, "123456789012", region)
+            .iter()
+            .map(|c| c["digest_state"].as_str().unwrap())
+            .collect();
+        assert!(
+            states.contains(&"stopped") && !states.contains(&"absent"),
+            "{states:?}"
+        );
+    }
 }
 
 /// The gaps of `region`, as (cause, start, end).
@@ -653,6 +664,57 @@ fn organization_trail_owner_with_no_evidence_is_uncovered() {
     // Judging one member account only asks nothing of the owner.
     let (code, r) = run(&w, &["--account", "444455556666"]);
     assert_verified(code, &r);
+}
+
+#[test]
+fn a_window_inside_hours_counts_whole_hours_consistently() {
+    let d = tempfile::tempdir().unwrap();
+    let w = two_regions().files_per_hour(3).write(d.path());
+    let (start, end) = (
+        iso(w.start + HOUR + 30 * 60),
+        iso(w.start + 4 * HOUR + 30 * 60),
+    );
+    let (_, r, _) = verify_json(&w.root, &["--start", &start, "--end", &end]);
+    assert_eq!(r["window"]["source"], "command_line");
+    let mut events = 0;
+    for c in r["coverage"].as_array().unwrap() {
+        for h in c["hours"].as_array().unwrap() {
+            // Files and events of one cell speak of the same whole hour.
+            assert_eq!(h["digest_state"], "verified", "{h}");
+            assert!(h["logs_listed"].as_u64().unwrap() > 0, "{h}");
+            assert_eq!(h["logs_listed"], h["logs_present"], "{h}");
+            assert_eq!(h["logs_valid"], h["logs_present"], "{h}");
+            events += h["events"].as_u64().unwrap();
+        }
+    }
+    assert_eq!(r["summary"]["events"], events);
+    // One end given: the other comes from the digests, and the report says so.
+    let (_, r, _) = verify_json(&w.root, &["--start", &start]);
+    assert_eq!(r["window"]["source"], "start_from_command_line");
+}
+
+#[test]
+fn unknown_key_outside_the_window_is_recorded_at_info() {
+    let d = tempfile::tempdir().unwrap();
+    let w = two_regions()
+        .forge_digest("eu-central-1", -1)
+        .write(d.path());
+    let newest = *w.digests_of("eu-central-1").last().unwrap();
+    let (code, r, _) = verify_json(
+        &w.root,
+        &["--start", &w.start_iso(), "--end", &iso(newest.start)],
+    );
+    assert_verified(code, &r);
+    let all = findings_of(&r, "digest_key_unknown");
+    assert!(
+        all.len() == 1
+            && all[0]["severity"] == "info"
+            && all[0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("outside the window"),
+        "{all:?}"
+    );
 }
 
 #[test]
