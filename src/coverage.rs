@@ -292,7 +292,7 @@ impl LogFold {
         // Cells count whole hours, also the window's first and last when it starts or ends
         // inside one: events are counted per hour, and a cell's files must match its events.
         let hour = time::hour_floor(k.time);
-        if hour < w1 && hour + HOUR > w0 {
+        if time::hour_overlaps(hour, self.window) {
             *a.present.entry(hour).or_default() += 1;
             if st.valid {
                 *a.valid.entry(hour).or_default() += 1;
@@ -302,7 +302,7 @@ impl LogFold {
             return;
         }
         for &(h, c) in &r.hours {
-            if h + HOUR <= w0 || h >= w1 {
+            if !time::hour_overlaps(h, self.window) {
                 continue;
             }
             let e = a.all.entry(h).or_default();

@@ -33,9 +33,9 @@ impl HexText {
         let plain = !s.is_empty()
             && s.len() % 2 == 0
             && s.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'));
-        match unhex(s) {
-            Some(b) if plain => HexText::Lower(b.into()),
-            _ => HexText::Verbatim(s.into()),
+        match if plain { unhex(s) } else { None } {
+            Some(b) => HexText::Lower(b.into()),
+            None => HexText::Verbatim(s.into()),
         }
     }
 

@@ -85,6 +85,13 @@ pub fn hour_floor(t: i64) -> i64 {
     t.div_euclid(HOUR) * HOUR
 }
 
+/// Whether the hour holding `t` overlaps `window` (start inclusive, end exclusive): how
+/// per-hour counts are judged against a window that may start or end inside an hour.
+pub fn hour_overlaps(t: i64, window: (i64, i64)) -> bool {
+    let h = hour_floor(t);
+    h < window.1 && h + HOUR > window.0
+}
+
 /// Start of the first hour at or after `t`.
 pub fn hour_ceil(t: i64) -> i64 {
     let f = hour_floor(t);
@@ -116,6 +123,15 @@ pub fn generated_at(deterministic: bool) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_hour_overlaps_a_window_that_starts_or_ends_inside_it() {
+        let w = (10 * HOUR + 1800, 14 * HOUR + 1800);
+        assert!(hour_overlaps(10 * HOUR, w) && hour_overlaps(14 * HOUR + 59, w));
+        assert!(!hour_overlaps(9 * HOUR + 3599, w) && !hour_overlaps(15 * HOUR, w));
+        // A whole-hour window takes exactly its hours.
+        assert!(!hour_overlaps(14 * HOUR, (10 * HOUR, 14 * HOUR)));
+    }
 
     #[test]
     fn iso_forms() {

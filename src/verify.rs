@@ -184,7 +184,7 @@ fn judge_listed(
         if let Some(k) = &key_time {
             // Per coverage cell: whole hours, also the window's first and last when it
             // starts or ends inside one (as the cell's events are counted).
-            if time::hour_floor(t) < window.1 && time::hour_floor(t) + time::HOUR > window.0 {
+            if time::hour_overlaps(t, window) {
                 *out.listed_per_hour
                     .entry((
                         k.base.account.to_string(),
@@ -292,10 +292,7 @@ fn judge_unlisted(
     let delivered_in = k.time >= window.0 && k.time < window.1;
     // Or holding events of the window (named for the next hour, as AWS names the
     // file of an hour's last minutes).
-    let holds_window_events = r
-        .hours
-        .iter()
-        .any(|&(h, _)| h < window.1 && h + time::HOUR > window.0);
+    let holds_window_events = r.hours.iter().any(|&(h, _)| time::hour_overlaps(h, window));
     if st.listed || !(delivered_in || holds_window_events) {
         return Ok(());
     }
