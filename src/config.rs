@@ -93,7 +93,9 @@ pub fn classify(json: &serde_json::Value, file_name: &str) -> Option<ConfigKind>
     if obj.get("Organization").is_some_and(Value::is_object) {
         return Some(ConfigKind::DescribeOrganization);
     }
-    let values = obj.get("values");
+    let values = obj
+        .get("values")
+        .or_else(|| obj.get("prior_state").and_then(|p| p.get("values")));
     if values
         .and_then(|v| v.get("root_module"))
         .is_some_and(Value::is_object)
@@ -108,7 +110,17 @@ pub fn classify(json: &serde_json::Value, file_name: &str) -> Option<ConfigKind>
 /// `get-event-selectors.NAME.json`, `get-trail.NAME.json`. Names may hold `.`, `_`, `-`, so
 /// only the fixed prefix and the `.json` suffix are stripped.
 pub fn trail_name_in_file_name(file_name: &str) -> Option<&str> {
-    let stem = file_name.strip_suffix(".json")?;
+    // Whatever the extension's case, or none (`aws ... > get-trail-status.NAME`).
+    let stem = match file_name.len().checked_sub(5) {
+        Some(at)
+            if file_name
+                .get(at..)
+                .is_some_and(|x| x.eq_ignore_ascii_case(".json")) =>
+        {
+            file_name.get(..at)?
+        }
+        _ => file_name,
+    };
     ["get-trail-status.", "get-event-selectors.", "get-trail."]
         .iter()
         .find_map(|p| stem.strip_prefix(p))
@@ -909,7 +921,13 @@ fn terraform_resources(doc: &Value) -> Vec<(String, &Value)> {
         }
     }
     let mut out = Vec::new();
-    if let Some(root) = doc.get("values").and_then(|v| v.get("root_module")) {
+    // `terraform show -json` of a state has `values`; of a plan file, the state the plan
+    // starts from as `prior_state.values` (what is deployed; `planned_values` is only
+    // intended).
+    let values = doc
+        .get("values")
+        .or_else(|| doc.get("prior_state").and_then(|p| p.get("values")));
+    if let Some(root) = values.and_then(|v| v.get("root_module")) {
         walk(root, 0, &mut out);
     }
     out
@@ -926,6 +944,21 @@ struct Status {
     digest_delivery_error: Option<String>,
     start_logging: Option<i64>,
     stop_logging: Option<i64>,
+}
+
+impl Status {
+    /// The latest time the snapshot states.
+    fn newest(&self) -> Option<i64> {
+        [
+            self.latest_delivery,
+            self.latest_digest_delivery,
+            self.start_logging,
+            self.stop_logging,
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+    }
 }
 
 fn parse_status(path: &str, v: &Value) -> Status {
@@ -991,7 +1024,7 @@ impl Trail {
             conflicts,
         );
         set(&mut c.account, r.account, "Account", path, src, conflicts);
-        set(
+        set_weakest(
             &mut c.multi_region,
             r.multi_region,
             "IsMultiRegionTrail",
@@ -1007,7 +1040,7 @@ impl Trail {
             src,
             conflicts,
         );
-        set(
+        set_weakest(
             &mut c.log_validation,
             r.log_validation,
             "LogFileValidationEnabled",
@@ -1015,7 +1048,7 @@ impl Trail {
             src,
             conflicts,
         );
-        set(
+        set_weakest(
             &mut c.include_global_events,
             r.include_global_events,
             "IncludeGlobalServiceEvents",
@@ -1055,7 +1088,7 @@ impl Trail {
             src,
             conflicts,
         );
-        set(
+        set_weakest(
             &mut self.enable_logging,
             r.enable_logging,
             "enable_logging",
@@ -1089,6 +1122,32 @@ fn set<T: PartialEq + Debug>(
             conflicts.push(format!("{name}: {old:?} in {first}, {new:?} in {path}"));
         }
         Some(_) => {}
+    }
+}
+
+/// `set` for a setting whose `false` weakens logging: when exports disagree, `false` is
+/// judged (an auditor cannot pass a trail that one export shows without it, whichever file
+/// sorts first), with the file that says so as its source.
+fn set_weakest(
+    slot: &mut Option<bool>,
+    new: Option<bool>,
+    name: &'static str,
+    path: &str,
+    src: &mut BTreeMap<&'static str, String>,
+    conflicts: &mut Vec<String>,
+) {
+    let was = *slot;
+    set(slot, new, name, path, src, conflicts);
+    if let (Some(was), Some(new)) = (was, new) {
+        if was != new {
+            if !new {
+                *slot = Some(false);
+                src.insert(name, path.to_owned());
+            }
+            if let Some(c) = conflicts.last_mut() {
+                c.push_str("; false is judged");
+            }
+        }
     }
 }
 
@@ -1298,21 +1357,28 @@ pub fn analyze(files: &[ConfigFile], trail_filter: Option<&str>) -> ConfigAnalys
                     let st = parse_status(&f.path, &f.json);
                     let t = &mut trails[i];
                     t.status_files.push(f.path.clone());
-                    match &t.status {
+                    match t.status.take() {
                         None => t.status = Some(st),
-                        Some(old)
-                            if (old.is_logging, &old.delivery_error)
-                                != (st.is_logging, &st.delivery_error) =>
-                        {
-                            t.conflicts.push(format!(
-                                "get-trail-status: IsLogging {} in {}, {} in {}; the first is used",
-                                yes_no(old.is_logging),
-                                old.path,
-                                yes_no(st.is_logging),
-                                st.path
-                            ));
+                        Some(old) => {
+                            // Two snapshots: the newer by its own times describes the trail;
+                            // of two alike in time, the one that says logging is off.
+                            let later = (st.newest(), st.is_logging == Some(false))
+                                > (old.newest(), old.is_logging == Some(false));
+                            let (kept, other) = if later { (st, old) } else { (old, st) };
+                            if (kept.is_logging, &kept.delivery_error)
+                                != (other.is_logging, &other.delivery_error)
+                            {
+                                t.conflicts.push(format!(
+                                    "get-trail-status: IsLogging {} in {}, {} in {}; {} is used (the newer, or the one that says logging is off)",
+                                    yes_no(other.is_logging),
+                                    other.path,
+                                    yes_no(kept.is_logging),
+                                    kept.path,
+                                    kept.path
+                                ));
+                            }
+                            t.status = Some(kept);
                         }
-                        Some(_) => {}
                     }
                 }
                 Err(why) => findings.push(ignored(&f.path, why)),
@@ -2616,7 +2682,7 @@ mod tests {
     }
 
     #[test]
-    fn disagreeing_copies_are_noted_and_the_first_is_used() {
+    fn disagreeing_copies_are_noted_and_the_weaker_is_judged() {
         let mut files = bundle(json!({}), clean_selectors());
         files.push(file(
             "config/get-trail.management-events.json",
@@ -2624,8 +2690,9 @@ mod tests {
         ));
         let a = analyze(&files, None);
         assert_eq!(a.trails.len(), 1);
-        // describe-trails sorts first: its value is used, the disagreement is reported.
-        assert_eq!(a.trails[0].log_validation, Some(true));
+        // describe-trails sorts first, but get-trail says validation is off: that is judged,
+        // and the disagreement is reported.
+        assert_eq!(a.trails[0].log_validation, Some(false));
         let conflicts = a.section.trails[0]["conflicts"].to_string();
         assert!(
             conflicts.contains("LogFileValidationEnabled"),
@@ -3315,6 +3382,131 @@ mod tests {
         let c = &a.section.trails[0]["cis"][0];
         assert_eq!(c["result"], "fail");
         assert!(c["reason"].as_str().unwrap().contains("only in part"));
+    }
+
+    // --- exports that disagree ---------------------------------------------------------------
+
+    #[test]
+    fn exports_that_disagree_are_judged_on_the_weaker_value_whichever_sorts_first() {
+        // get-trail says validation is off and the trail single-region; describe-trails (read
+        // first) says otherwise. An auditor cannot pass it: false is judged, from get-trail.
+        for (a_name, b_name) in [
+            ("describe-trails.json", "get-trail.management-events.json"),
+            ("get-trail.management-events.json", "describe-trails.json"),
+        ] {
+            let weak = json!({"LogFileValidationEnabled": false, "IsMultiRegionTrail": false});
+            let doc = |name: &str, over: Value| {
+                if name.starts_with("describe") {
+                    file(
+                        &format!("config/{name}"),
+                        json!({"trailList": [trail(over)]}),
+                    )
+                } else {
+                    file(&format!("config/{name}"), json!({"Trail": trail(over)}))
+                }
+            };
+            let files = vec![
+                doc(
+                    a_name,
+                    if a_name.starts_with("get-trail") {
+                        weak.clone()
+                    } else {
+                        json!({})
+                    },
+                ),
+                doc(
+                    b_name,
+                    if b_name.starts_with("get-trail") {
+                        weak.clone()
+                    } else {
+                        json!({})
+                    },
+                ),
+                file(
+                    "config/get-trail-status.management-events.json",
+                    status(true),
+                ),
+                file(
+                    "config/get-event-selectors.management-events.json",
+                    clean_selectors(),
+                ),
+            ];
+            let a = analyze(&files, None);
+            let f = find(&a.findings, Kind::ConfigLogValidationDisabled);
+            assert_eq!(
+                f.path.as_deref(),
+                Some("config/get-trail.management-events.json"),
+                "{f:?}"
+            );
+            find(&a.findings, Kind::ConfigNotMultiRegion);
+            assert!(a.trails[0].log_validation == Some(false));
+        }
+    }
+
+    #[test]
+    fn of_two_status_exports_the_newer_is_used_and_of_two_alike_the_one_that_says_stopped() {
+        let stopped = json!({
+            "IsLogging": false,
+            "LatestDeliveryTime": "2025-01-07T00:03:29Z",
+            "StartLoggingTime": "2024-12-07T06:23:33Z",
+            "StopLoggingTime": "2025-01-07T01:30:00Z"
+        });
+        let run = |first: Value, second: Value| {
+            let mut files = bundle(json!({}), clean_selectors());
+            files.retain(|f| !f.path.contains("status"));
+            files.push(file("a/get-trail-status.management-events.json", first));
+            files.push(file("b/get-trail-status.management-events.json", second));
+            analyze(&files, None)
+        };
+        // The stopped snapshot is newer: used, whichever path sorts first.
+        for a in [
+            run(status(true), stopped.clone()),
+            run(stopped.clone(), status(true)),
+        ] {
+            find(&a.findings, Kind::ConfigNotLogging);
+        }
+        // A stale stopped snapshot beside a newer running one: running.
+        let stale = json!({"IsLogging": false, "StopLoggingTime": "2024-11-01T00:00:00Z"});
+        let a = run(stale, status(true));
+        assert!(!a.findings.iter().any(|f| f.kind == Kind::ConfigNotLogging));
+        // Alike in time: the one that says logging is off.
+        let a = run(status(true), status(false));
+        find(&a.findings, Kind::ConfigNotLogging);
+    }
+
+    #[test]
+    fn per_trail_exports_pair_whatever_their_extension() {
+        assert_eq!(
+            trail_name_in_file_name("get-trail-status.t.JSON"),
+            Some("t")
+        );
+        assert_eq!(
+            trail_name_in_file_name("get-trail-status.t.json"),
+            Some("t")
+        );
+        assert_eq!(
+            trail_name_in_file_name("get-trail-status.my.trail"),
+            Some("my.trail")
+        );
+        assert_eq!(trail_name_in_file_name("get-trail-status..json"), None);
+    }
+
+    #[test]
+    fn terraform_plan_is_read_from_the_state_it_starts_from() {
+        // `terraform show -json PLANFILE`: what is deployed is `prior_state`.
+        let module = |t: Value| {
+            json!({"root_module": {"resources": [
+                {"address": "aws_cloudtrail.main", "mode": "managed", "type": "aws_cloudtrail", "values": t}
+            ]}})
+        };
+        let doc = json!({
+            "format_version": "1.2",
+            "prior_state": {"format_version": "1.0", "values": module(tf_trail("main", json!({"is_multi_region_trail": false})))},
+            "planned_values": module(tf_trail("main", json!({}))),
+        });
+        assert_eq!(classify(&doc, "plan.json"), Some(ConfigKind::TerraformShow));
+        let a = analyze(&[file("config/plan.json", doc)], None);
+        find(&a.findings, Kind::ConfigNotMultiRegion);
     }
 
     // --- Terraform ---------------------------------------------------------------------------

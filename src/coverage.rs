@@ -20,7 +20,7 @@
 
 use crate::chain::MissingDigest;
 use crate::config::{ConfigAnalysis, ManagementEvents};
-use crate::digest::DigestFile;
+use crate::digest::Checked;
 use crate::discover::{LogItem, NotableAt, Source};
 use crate::findings::{Evidence, Finding, GapCause, Kind, Severity};
 use crate::logfile::{HourCount, Notable};
@@ -104,7 +104,7 @@ enum Class {
 
 pub struct Inputs<'a> {
     pub window: (i64, i64),
-    pub digests: &'a [DigestFile],
+    pub digests: &'a [Checked],
     pub missing: &'a [MissingDigest],
     /// Events that weaken logging, by the path of the file that holds them.
     pub notable: &'a [NotableAt],
@@ -355,17 +355,14 @@ pub fn compute(inp: &Inputs<'_>, logs: LogFold) -> Coverage {
     // never undone would read as evidence gone (`no_evidence`), not as a stop.
     let mut final_ends: BTreeSet<(Region, i64)> = BTreeSet::new();
     for d in inp.digests {
-        let (s, e) = d.period();
-        let r = (d.key.base.account.to_string(), d.key.region.clone());
+        let (s, e) = d.period;
+        let r = (d.base.account.to_string(), d.region.to_string());
         ends.entry(r.clone()).or_default().push(e);
-        region_trails
-            .entry(r.clone())
-            .or_default()
-            .insert(&d.key.trail);
-        if d.is_verified_final() {
+        region_trails.entry(r.clone()).or_default().insert(&d.trail);
+        if d.verified_final {
             final_ends.insert((r.clone(), e));
         }
-        let class = if d.status.is_verified() {
+        let class = if d.verified {
             Class::Verified
         } else {
             Class::Unverified
@@ -422,12 +419,12 @@ pub fn compute(inp: &Inputs<'_>, logs: LogFold) -> Coverage {
         }
     }
     for d in inp.digests {
-        let Ok(c) = &d.content else { continue };
+        let Some(c) = d.signed else { continue };
         // A backfill digest stands alone by design: it is no restart of the hourly chain.
-        if !c.starts_chain() || d.key.backfill {
+        if !c.starts_chain || d.backfill {
             continue;
         }
-        let r = (d.key.base.account.to_string(), d.key.region.clone());
+        let r = (d.base.account.to_string(), d.region.to_string());
         let before = ends
             .get(&r)
             .and_then(|v| v.iter().rev().find(|&&e| e <= c.start).copied());
@@ -897,11 +894,9 @@ fn log_buckets(inp: &Inputs<'_>) -> BTreeSet<String> {
         .iter()
         .filter_map(|t| t.bucket.clone())
         .collect();
-    for d in inp.digests {
-        if let Ok(c) = &d.content {
-            b.insert(c.bucket.clone());
-            b.extend(c.log_buckets.iter().cloned());
-        }
+    for l in inp.digests.iter().filter_map(|d| d.location.as_deref()) {
+        b.insert(l.bucket.clone());
+        b.extend(l.log_buckets.iter().cloned());
     }
     b
 }

@@ -17,7 +17,8 @@ use crate::findings::{Evidence, Finding, Kind};
 use crate::gzip::gunzip_single;
 use crate::hash::{HexText, Sha256Hash};
 use crate::keys::{KeyRing, Lookup};
-use crate::s3key::{canonical_in, canonical_offset, DigestKey};
+use crate::s3key::{self, canonical_in, canonical_offset, DigestKey, KeyBase, KeyShape};
+use crate::spill::{Dec, Enc, Record};
 use crate::time;
 use rayon::prelude::*;
 use rsa::Pkcs1v15Sign;
@@ -210,20 +211,265 @@ impl DigestFile {
     }
 }
 
-/// Drop what only signature and chain checks need, once they are done: the two signatures
-/// (512 hex digits each) are half a digest's memory, and a year of an account's digests in
-/// every region is some 150,000 of them. (`prev_object` stays: it tells a chain's start.)
-pub fn forget_signatures(digests: &mut [DigestFile]) {
-    for d in digests {
-        if let Ok(c) = &mut d.content {
-            c.prev_signature = None;
-            c.prev_hash = None;
-            c.prev_canonical_at = None;
+/// A digest in the sorted stream discovery fills (`spill.rs`): by canonical key, then path,
+/// so one account and region's chains come together and are checked one unit at a time
+/// (`digest_units.rs`). Its key is not written: it is the path's, read again.
+impl Record for DigestFile {
+    fn order(&self, o: &Self) -> std::cmp::Ordering {
+        (&self.key.canonical, &self.src.display).cmp(&(&o.key.canonical, &o.src.display))
+    }
+    fn weight(&self) -> usize {
+        let content = self.content.as_ref().map_or_else(
+            |e| e.len(),
+            |c| {
+                std::mem::size_of::<Content>()
+                    + c.account.len()
+                    + c.bucket.len()
+                    + c.object.len()
+                    + c.fingerprint.len()
+                    + c.algorithm.len()
+                    + c.prev_object.as_ref().map_or(0, String::len)
+                    + c.prev_hash.as_ref().map_or(0, String::len)
+                    + c.prev_signature.as_ref().map_or(0, HexText::heap_size)
+                    + c.log_buckets.iter().map(|b| b.len() + 24).sum::<usize>()
+                    + c.end_raw.len()
+            },
+        );
+        self.src.display.len() + self.key.canonical.len() + 3 * 16 + content
+    }
+    fn encode(&self, e: &mut Enc<'_>) {
+        e.str(&self.src.display);
+        e.u64(self.file_size);
+        e.opt_hash(self.sha256.as_ref());
+        e.u64(u64::from(self.seq));
+        match &self.content {
+            Err(why) => {
+                e.u8(0);
+                e.str(why);
+            }
+            Ok(c) => {
+                e.u8(1);
+                e.str(&c.account);
+                e.i64(c.start);
+                e.i64(c.end);
+                e.str(&c.bucket);
+                e.str(&c.object);
+                e.str(&c.fingerprint);
+                e.str(&c.algorithm);
+                e.opt_str(c.prev_object.as_deref());
+                e.opt_str(c.prev_hash.as_deref());
+                e.opt_str(c.prev_signature.as_ref().map(HexText::text).as_deref());
+                e.u64(c.log_buckets.len() as u64);
+                for b in &c.log_buckets {
+                    e.str(b);
+                }
+                e.str(&c.end_raw);
+            }
         }
-        if let Some(s) = &mut d.sidecar {
-            s.signature = None;
-            s.algorithm = None;
+    }
+    fn decode(d: &mut Dec<'_>) -> Option<Self> {
+        let display: Arc<str> = d.str()?.into();
+        let KeyShape::Digest(key) = s3key::classify(&display) else {
+            return None;
+        };
+        let file_size = d.u64()?;
+        let sha256 = d.opt_hash()?;
+        let seq = u32::try_from(d.u64()?).ok()?;
+        let content = match d.u8()? {
+            0 => Err(d.str()?.to_owned()),
+            1 => {
+                let account = d.str()?.to_owned();
+                let (start, end) = (d.i64()?, d.i64()?);
+                let bucket = d.str()?.to_owned();
+                let object = d.str()?.to_owned();
+                let fingerprint = d.str()?.to_owned();
+                let algorithm = d.str()?.to_owned();
+                let prev_object = d.opt_str()?.map(str::to_owned);
+                let prev_hash = d.opt_str()?.map(str::to_owned);
+                let prev_signature = d.opt_str()?.map(HexText::new);
+                let n = d.u64()?;
+                let mut log_buckets = Vec::new();
+                for _ in 0..n {
+                    log_buckets.push(d.str()?.to_owned());
+                }
+                Ok(Box::new(Content {
+                    account,
+                    start,
+                    end,
+                    bucket,
+                    object,
+                    fingerprint,
+                    algorithm,
+                    prev_canonical_at: prev_object.as_deref().and_then(canonical_offset),
+                    prev_object,
+                    prev_hash,
+                    prev_signature,
+                    log_files: Vec::new(),
+                    log_buckets,
+                    end_raw: d.str()?.to_owned(),
+                }))
+            }
+            _ => return None,
+        };
+        Some(DigestFile {
+            src: Source { display },
+            key,
+            file_size,
+            sha256,
+            content,
+            sidecar: None,
+            status: Status::Missing,
+            seq,
+        })
+    }
+}
+
+/// A digest once its signature and chain are checked: what the log join, coverage and the
+/// summary use. A small fraction of a `DigestFile` (no signatures, no other file's name, its
+/// names shared), so that a year of every region's digests fits in memory at once.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// The path as found.
+    pub display: Box<str>,
+    /// Where `key.canonical` starts in `display`; `None` when it is not its tail (a path
+    /// with empty segments), then `canonical_own` holds it.
+    canonical_at: Option<u32>,
+    canonical_own: Option<Box<str>>,
+    pub base: KeyBase,
+    pub region: Arc<str>,
+    pub trail: Arc<str>,
+    pub home_region: Arc<str>,
+    pub backfill: bool,
+    /// `DigestFile::period`.
+    pub period: (i64, i64),
+    /// Readable: the period it signs, and whether it starts a chain (previous fields null).
+    pub signed: Option<Signed>,
+    pub verified: bool,
+    /// `DigestFile::is_verified_final`: a proof that logging stopped at its end.
+    pub verified_final: bool,
+    /// Where it says it was written and where its listed files are (readable only).
+    pub location: Option<Arc<Location>>,
+    /// `DigestFile::seq`.
+    pub seq: u32,
+}
+
+/// What a readable digest signs about its period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Signed {
+    pub start: i64,
+    pub end: i64,
+    pub starts_chain: bool,
+}
+
+/// A readable digest's `digestS3Bucket`, the folders its `digestS3Object` has before
+/// `AWSLogs/`, and the buckets of the log files it lists: the same for every digest of a
+/// trail, so shared.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Location {
+    pub bucket: String,
+    pub prefix: String,
+    pub log_buckets: Vec<String>,
+}
+
+impl Checked {
+    /// `AWSLogs/...` onwards: the digest's canonical key.
+    pub fn canonical(&self) -> &str {
+        match (&self.canonical_own, self.canonical_at) {
+            (Some(c), _) => c,
+            (None, Some(at)) => self.display.get(at as usize..).unwrap_or(&self.display),
+            (None, None) => &self.display,
         }
+    }
+
+    pub fn file_name(&self) -> &str {
+        let c = self.canonical();
+        c.rsplit('/').next().unwrap_or(c)
+    }
+
+    pub fn readable(&self) -> bool {
+        self.signed.is_some()
+    }
+
+    /// A finding about this digest: its account, region, trail, path and period.
+    pub fn finding(&self, kind: Kind) -> Finding {
+        Finding::new(kind)
+            .scope(
+                Some(&self.base.account),
+                Some(&self.region),
+                Some(&self.trail),
+            )
+            .path(&*self.display)
+            .period(self.period.0, self.period.1)
+    }
+}
+
+impl DigestFile {
+    /// What later stages keep of it, its names shared through `share`.
+    pub fn checked(
+        &self,
+        share: &mut impl FnMut(&str) -> Arc<str>,
+        locations: &mut Locations,
+    ) -> Checked {
+        let display: Box<str> = (*self.src.display).into();
+        let canonical = self.key.canonical.as_str();
+        let canonical_at = display
+            .len()
+            .checked_sub(canonical.len())
+            .filter(|&at| display.get(at..) == Some(canonical))
+            .and_then(|at| u32::try_from(at).ok());
+        let mut base = self.key.base.clone();
+        base.prefix = share(&base.prefix);
+        base.account = share(&base.account);
+        if let Some(org) = &mut base.org {
+            *org = share(org);
+        }
+        Checked {
+            canonical_own: canonical_at.is_none().then(|| canonical.into()),
+            canonical_at,
+            display,
+            base,
+            region: share(&self.key.region),
+            trail: share(&self.key.trail),
+            home_region: share(&self.key.home_region),
+            backfill: self.key.backfill,
+            period: self.period(),
+            signed: self.content.as_ref().ok().map(|c| Signed {
+                start: c.start,
+                end: c.end,
+                starts_chain: c.starts_chain(),
+            }),
+            verified: self.status.is_verified(),
+            verified_final: self.is_verified_final(),
+            location: self.content.as_ref().ok().map(|c| {
+                let prefix = c
+                    .object
+                    .find("AWSLogs/")
+                    .and_then(|i| c.object.get(..i))
+                    .unwrap_or("")
+                    .trim_end_matches('/');
+                locations.share(Location {
+                    bucket: c.bucket.clone(),
+                    prefix: prefix.to_owned(),
+                    log_buckets: c.log_buckets.clone(),
+                })
+            }),
+            seq: self.seq,
+        }
+    }
+}
+
+/// One copy of each digest location (`Location`), shared by the digests that name it.
+#[derive(Debug, Default)]
+pub struct Locations(std::collections::HashSet<Arc<Location>>);
+
+impl Locations {
+    fn share(&mut self, l: Location) -> Arc<Location> {
+        if let Some(a) = self.0.get(&l) {
+            return a.clone();
+        }
+        let a = Arc::new(l);
+        self.0.insert(a.clone());
+        a
     }
 }
 

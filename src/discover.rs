@@ -25,7 +25,7 @@ use crate::s3key::{self, DigestKey, KeyShape, LogKey};
 use crate::spill::{Budget, Dec, Enc, Record, Sorted, Spill, SpillError};
 use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -135,19 +135,27 @@ pub struct Inventory {
     pub log_times: Option<(i64, i64)>,
     /// Events that weaken logging, with the file that holds them; sorted by path.
     pub notable: Vec<NotableAt>,
-    /// Sorted by canonical key, then path; sidecars attached.
-    pub digests: Vec<DigestFile>,
-    /// Position in `digests` of the digest read `seq`-th (`ListedAt::seq`).
-    pub digest_at: Vec<u32>,
+    /// Every digest read, sorted by canonical key, then path: `digest_units.rs` takes them
+    /// one unit of chains at a time.
+    pub digests: Sorted<DigestFile>,
+    digest_spill: Spill<DigestFile>,
+    /// Digests read (each one's `seq` is its place in this count).
+    pub digest_count: u32,
+    /// The earliest start and latest end the readable digests sign.
+    pub digest_span: Option<(i64, i64)>,
+    /// Each digest's chain group (`digest_units::group_of`), and pairs of groups that a
+    /// digest links by naming a previous digest in the other: what `digest_units.rs` must
+    /// check together.
+    pub digest_groups: BTreeSet<String>,
+    pub digest_links: BTreeSet<(String, String)>,
     /// Only these accounts (`--account`), when given; other files are listed in the
     /// manifest only.
     accounts: Vec<String>,
     spill_error: Option<SpillError>,
-    /// Every sidecar read, with the canonical key of the digest it names; handed to the
-    /// digests by `finish`.
-    sidecars: Vec<(String, Sidecar)>,
-    /// Signature sidecars read.
-    pub signature_files: u64,
+    /// Every sidecar read, with the canonical key of the digest it names, sorted as the
+    /// digests are; `digest_units.rs` hands each digest its own (`attach_sidecars`).
+    pub sidecars: Sorted<SidecarAt>,
+    sidecar_spill: Spill<SidecarAt>,
     pub key_files: Vec<KeyFile>,
     pub configs: Vec<ConfigFile>,
     /// Every input file; `lib.rs` adds `--public-key` files and finishes it.
@@ -207,9 +215,15 @@ enum Need {
     Digest(DigestKey),
     Sidecar(String),
     Json,
+    /// Named like an export but not `.json` (`aws ... > describe-trails.txt`): read as one
+    /// when it is JSON, else only hashed.
+    MaybeJson,
     Pem,
     /// Hashed for the manifest only.
     HashOnly(&'static str),
+    /// The metadata macOS writes beside files it copies (`._NAME`, `__MACOSX/`): hashed,
+    /// listed as ignored at info, never read as the export it is named after.
+    OsMetadata,
 }
 
 fn need_of(display: &str) -> Need {
@@ -218,6 +232,9 @@ fn need_of(display: &str) -> Need {
         .next()
         .unwrap_or(display)
         .to_ascii_lowercase();
+    if name.starts_with("._") || display.split('/').any(|s| s == "__MACOSX") {
+        return Need::OsMetadata;
+    }
     if let Some(digest_path) = display.strip_suffix(".head.json") {
         if let KeyShape::Digest(k) = s3key::classify(digest_path) {
             return Need::Sidecar(k.canonical);
@@ -229,6 +246,9 @@ fn need_of(display: &str) -> Need {
         KeyShape::OtherBucketObject => Need::HashOnly("skipped"),
         KeyShape::Unknown if name.ends_with(".json") => Need::Json,
         KeyShape::Unknown if name.ends_with(".pem") || name.ends_with(".pub") => Need::Pem,
+        // An export saved under another extension (`aws ... > describe-trails.txt`) or none
+        // is still recognised by its JSON shape.
+        KeyShape::Unknown if names_an_export(&name) => Need::MaybeJson,
         KeyShape::Unknown => Need::HashOnly("ignored"),
     }
 }
@@ -262,6 +282,8 @@ pub fn discover(
         sha_spill: Spill::new(budget.clone()),
         manifest: Spill::new(budget.clone()),
         findings: Spill::new(budget.clone()),
+        digest_spill: Spill::new(budget.clone()),
+        sidecar_spill: Spill::new(budget.clone()),
         accounts: accounts.to_vec(),
         budget: budget.clone(),
         ..Inventory::default()
@@ -570,9 +592,15 @@ fn read_archive(
                             let sha = hash_reader(reader).ok();
                             local.push(hash_only(display.into(), role, size, sha));
                         }
+                        Need::OsMetadata => {
+                            let sha = hash_reader(reader).ok();
+                            local.push(os_metadata(display.into(), size, sha));
+                        }
                         need => {
                             let cap = match need {
-                                Need::Json | Need::Pem | Need::Sidecar(_) => MAX_JSON_FILE,
+                                Need::Json | Need::MaybeJson | Need::Pem | Need::Sidecar(_) => {
+                                    MAX_JSON_FILE
+                                }
                                 _ => limits.max_inflate,
                             };
                             match read_capped_sized(reader, cap, size) {
@@ -640,9 +668,10 @@ fn ingest_path(
     let display: Arc<str> = display.into();
     let item = match need {
         Need::HashOnly(role) => hash_only(display, role, size, hash_file(path).ok()),
+        Need::OsMetadata => os_metadata(display, size, hash_file(path).ok()),
         need => {
             let cap = match need {
-                Need::Json | Need::Pem | Need::Sidecar(_) => MAX_JSON_FILE,
+                Need::Json | Need::MaybeJson | Need::Pem | Need::Sidecar(_) => MAX_JSON_FILE,
                 // A compressed file larger than its inflate limit cannot be a real one.
                 _ => limits.max_inflate,
             };
@@ -775,32 +804,51 @@ fn ingest_bytes(
                 entry("ignored"),
                 ignored_finding(&display, &format!("not valid JSON ({e})"), Severity::Info),
             ),
-            Ok(json) if json.get("PublicKeyList").is_some() => Item::Key(
-                KeyFile {
-                    path: display.to_string(),
-                    bytes: Vec::new(),
-                    json: Some(json),
-                    region_hint: s3key::region_in_name(&name),
-                },
-                entry("keys"),
-            ),
-            Ok(json) if config::classify(&json, &name).is_some() => Item::Config(
-                ConfigFile {
-                    path: display.to_string(),
-                    file_name: name,
-                    json,
-                },
-                entry("config"),
-            ),
-            Ok(_) => Item::Ignored(
-                entry("ignored"),
-                ignored_finding(&display, "JSON of no known export shape", Severity::Info),
-            ),
+            Ok(json) => json_export(&display, name, json, &entry),
+        },
+        Need::MaybeJson => match serde_json::from_slice::<serde_json::Value>(without_bom(&bytes)) {
+            Ok(json) => json_export(&display, name, json, &entry),
+            Err(_) => hash_only(display.clone(), "ignored", size, Some(sha)),
         },
         Need::HashOnly(role) => hash_only(display.clone(), role, size, Some(sha)),
+        Need::OsMetadata => os_metadata(display.clone(), size, Some(sha)),
     };
     progress.file_done();
     item
+}
+
+/// A JSON file: public keys, a configuration export, or ignored.
+fn json_export(
+    display: &Arc<str>,
+    name: String,
+    json: serde_json::Value,
+    entry: &dyn Fn(&'static str) -> ManifestEntry,
+) -> Item {
+    if json.get("PublicKeyList").is_some() {
+        Item::Key(
+            KeyFile {
+                path: display.to_string(),
+                bytes: Vec::new(),
+                json: Some(json),
+                region_hint: s3key::region_in_name(&name),
+            },
+            entry("keys"),
+        )
+    } else if config::classify(&json, &name).is_some() {
+        Item::Config(
+            ConfigFile {
+                path: display.to_string(),
+                file_name: name,
+                json,
+            },
+            entry("config"),
+        )
+    } else {
+        Item::Ignored(
+            entry("ignored"),
+            ignored_finding(display, "JSON of no known export shape", Severity::Info),
+        )
+    }
 }
 
 /// File names of the exports README asks for (`describe-trails.json`, `get-trail-status.NAME.json`,
@@ -862,6 +910,16 @@ fn hash_only(display: Arc<str>, role: &'static str, size: u64, sha: Option<Sha25
         );
         Item::Ignored(m, f)
     }
+}
+
+fn os_metadata(display: Arc<str>, size: u64, sha: Option<Sha256Hash>) -> Item {
+    ignored(
+        &display,
+        size,
+        sha,
+        "macOS file metadata (`._NAME` or `__MACOSX/`), not evidence",
+        Severity::Info,
+    )
 }
 
 fn ignored(
@@ -931,20 +989,33 @@ impl Inventory {
                 if !self.selected(&d.key.base.account) {
                     return Ok(());
                 }
-                self.names.share_base(&mut d.key.base);
-                let seq = u32::try_from(self.digest_at.len()).unwrap_or(u32::MAX);
-                self.digest_at.push(0);
+                let seq = self.digest_count;
+                self.digest_count = self.digest_count.saturating_add(1);
                 d.seq = seq;
+                let group = crate::digest_units::group_of(&d.key.canonical);
                 if let Ok(c) = &mut d.content {
                     for (pos, listed) in std::mem::take(&mut c.log_files).into_iter().enumerate() {
                         let pos = u32::try_from(pos).unwrap_or(u32::MAX);
                         self.listing_spill.push(ListedAt { seq, pos, listed })?;
                     }
+                    self.digest_span = Some(
+                        self.digest_span
+                            .map_or((c.start, c.end), |(a, b)| (a.min(c.start), b.max(c.end))),
+                    );
+                    if let Some(prev) = c.prev_canonical() {
+                        let to = crate::digest_units::group_of(prev);
+                        if to != group {
+                            self.digest_links.insert((group.to_owned(), to.to_owned()));
+                        }
+                    }
                 }
-                self.digests.push(*d);
+                if !self.digest_groups.contains(group) {
+                    self.digest_groups.insert(group.to_owned());
+                }
+                self.digest_spill.push(*d)?;
             }
-            Item::Sidecar(c, s, m) => {
-                self.sidecars.push((c, s));
+            Item::Sidecar(canonical, sidecar, m) => {
+                self.sidecar_spill.push(SidecarAt { canonical, sidecar })?;
                 self.manifest.push(m)?;
             }
             Item::Key(k, m) => {
@@ -980,58 +1051,10 @@ impl Inventory {
         // Stable: a file's own events keep their order.
         self.notable
             .sort_by(|a, b| a.src.display.cmp(&b.src.display));
-        // Grown by doubling; a year of every region's digests is some 150,000.
-        self.digests.shrink_to_fit();
-        // Unstable (no buffer of half the list): no two digests have the same path.
-        self.digests.sort_unstable_by(|a, b| {
-            (&a.key.canonical, &a.src.display).cmp(&(&b.key.canonical, &b.src.display))
-        });
-        for (i, d) in self.digests.iter().enumerate() {
-            if let (Some(at), Ok(i)) = (self.digest_at.get_mut(d.seq as usize), u32::try_from(i)) {
-                *at = i;
-            }
-        }
+        self.digests = std::mem::take(&mut self.digest_spill).finish();
+        self.sidecars = std::mem::take(&mut self.sidecar_spill).finish();
         self.key_files.sort_by(|a, b| a.path.cmp(&b.path));
         self.configs.sort_by(|a, b| a.path.cmp(&b.path));
-        self.signature_files = self.sidecars.len() as u64;
-        self.attach_sidecars();
-    }
-
-    /// Each digest gets the sidecar beside it (its own path plus `.head.json`, SPEC). One
-    /// that has none beside it gets a sidecar kept elsewhere under its key, the first by
-    /// path, when no other copy of that digest (another input holding the same key) could
-    /// be the one it belongs to.
-    fn attach_sidecars(&mut self) {
-        let mut sidecars = std::mem::take(&mut self.sidecars);
-        sidecars.sort_by(|a, b| a.1.path.cmp(&b.1.path));
-        let beside: HashMap<&str, usize> = sidecars
-            .iter()
-            .enumerate()
-            .filter_map(|(i, (_, s))| Some((s.path.strip_suffix(".head.json")?, i)))
-            .collect();
-        let mut by_key: HashMap<&str, usize> = HashMap::new();
-        for (i, (c, _)) in sidecars.iter().enumerate() {
-            by_key.entry(c.as_str()).or_insert(i);
-        }
-        let mut copies: HashMap<&str, usize> = HashMap::new();
-        for d in &self.digests {
-            *copies.entry(d.key.canonical.as_str()).or_default() += 1;
-        }
-        let chosen: Vec<Option<usize>> = self
-            .digests
-            .iter()
-            .map(|d| {
-                beside.get(&*d.src.display).copied().or_else(|| {
-                    let key = d.key.canonical.as_str();
-                    (copies.get(key) == Some(&1))
-                        .then(|| by_key.get(key).copied())
-                        .flatten()
-                })
-            })
-            .collect();
-        for (d, i) in self.digests.iter_mut().zip(chosen) {
-            d.sidecar = i.and_then(|i| sidecars.get(i)).map(|(_, s)| s.clone());
-        }
     }
 
     /// Copies of one S3 object (same canonical key, same bytes) under several paths: all but
@@ -1064,6 +1087,86 @@ pub struct NotableAt {
     pub src: Source,
     pub key: LogKey,
     pub notable: logfile::Notable,
+}
+
+/// Each digest gets the sidecar beside it (its own path plus `.head.json`, SPEC). One that
+/// has none beside it gets a sidecar kept elsewhere under its key, the first by path, when
+/// no other copy of that digest (another input holding the same key) could be the one it
+/// belongs to. `digests` and `sidecars`: all those of some canonical keys (a unit of chains).
+pub fn attach_sidecars(digests: &mut [DigestFile], mut sidecars: Vec<SidecarAt>) {
+    sidecars.sort_by(|a, b| a.sidecar.path.cmp(&b.sidecar.path));
+    let beside: HashMap<&str, usize> = sidecars
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| Some((s.sidecar.path.strip_suffix(".head.json")?, i)))
+        .collect();
+    let mut by_key: HashMap<&str, usize> = HashMap::new();
+    for (i, s) in sidecars.iter().enumerate() {
+        by_key.entry(s.canonical.as_str()).or_insert(i);
+    }
+    let mut copies: HashMap<&str, usize> = HashMap::new();
+    for d in digests.iter() {
+        *copies.entry(d.key.canonical.as_str()).or_default() += 1;
+    }
+    let chosen: Vec<Option<usize>> = digests
+        .iter()
+        .map(|d| {
+            beside.get(&*d.src.display).copied().or_else(|| {
+                let key = d.key.canonical.as_str();
+                (copies.get(key) == Some(&1))
+                    .then(|| by_key.get(key).copied())
+                    .flatten()
+            })
+        })
+        .collect();
+    for (d, i) in digests.iter_mut().zip(chosen) {
+        d.sidecar = i.and_then(|i| sidecars.get(i)).map(|s| s.sidecar.clone());
+    }
+}
+
+/// A signature sidecar with the canonical key of the digest its name names, sorted as
+/// digests are (canonical key, then path).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SidecarAt {
+    pub canonical: String,
+    pub sidecar: Sidecar,
+}
+
+impl Record for SidecarAt {
+    fn order(&self, o: &Self) -> std::cmp::Ordering {
+        (&self.canonical, &self.sidecar.path).cmp(&(&o.canonical, &o.sidecar.path))
+    }
+    fn weight(&self) -> usize {
+        let s = &self.sidecar;
+        self.canonical.len()
+            + s.path.len()
+            + s.signature
+                .as_ref()
+                .map_or(0, crate::hash::HexText::heap_size)
+            + s.algorithm.as_ref().map_or(0, String::len)
+    }
+    fn encode(&self, e: &mut Enc<'_>) {
+        let s = &self.sidecar;
+        e.str(&self.canonical);
+        e.str(&s.path);
+        e.opt_str(
+            s.signature
+                .as_ref()
+                .map(crate::hash::HexText::text)
+                .as_deref(),
+        );
+        e.opt_str(s.algorithm.as_deref());
+    }
+    fn decode(d: &mut Dec<'_>) -> Option<Self> {
+        Some(SidecarAt {
+            canonical: d.str()?.to_owned(),
+            sidecar: Sidecar {
+                path: d.str()?.to_owned(),
+                signature: d.opt_str()?.map(crate::hash::HexText::new),
+                algorithm: d.opt_str()?.map(str::to_owned),
+            },
+        })
+    }
 }
 
 /// A digest's listing entry, with which digest listed it (`DigestFile::seq`) and where in
@@ -1388,6 +1491,41 @@ mod tests {
             .unwrap()
             .map(Result::unwrap)
             .any(|m| &*m.path == "notes.txt" && m.sha256.is_some()));
+    }
+
+    #[test]
+    fn exports_by_name_and_macos_metadata() {
+        assert!(matches!(
+            need_of("b/config/._describe-trails.json"),
+            Need::OsMetadata
+        ));
+        assert!(matches!(
+            need_of("__MACOSX/b/config/describe-trails.json"),
+            Need::OsMetadata
+        ));
+        assert!(matches!(
+            need_of("b/config/describe-trails.txt"),
+            Need::MaybeJson
+        ));
+        assert!(matches!(
+            need_of("b/config/get-trail-status.t"),
+            Need::MaybeJson
+        ));
+        assert!(matches!(
+            need_of("b/config/describe-trails.JSON"),
+            Need::Json
+        ));
+        assert!(matches!(need_of("b/notes.txt"), Need::HashOnly("ignored")));
+        // Named like an export but not JSON (Terraform variables): only hashed, at info.
+        let item = ingest_bytes(
+            "b/terraform.tfvars".into(),
+            need_of("b/terraform.tfvars"),
+            b"region = \"us-east-1\"\n".to_vec(),
+            20,
+            limits(),
+            &Progress::new(false),
+        );
+        assert!(matches!(item, Item::Ignored(_, ref f) if f.severity == Severity::Info));
     }
 
     #[test]

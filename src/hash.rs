@@ -39,6 +39,14 @@ impl HexText {
         }
     }
 
+    /// Bytes it holds on the heap.
+    pub fn heap_size(&self) -> usize {
+        match self {
+            HexText::Lower(b) => b.len(),
+            HexText::Verbatim(s) => s.len(),
+        }
+    }
+
     /// The text as written.
     pub fn text(&self) -> std::borrow::Cow<'_, str> {
         match self {

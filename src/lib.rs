@@ -22,6 +22,7 @@ pub mod cli;
 pub mod config;
 pub mod coverage;
 pub mod digest;
+pub mod digest_units;
 pub mod discover;
 pub mod error;
 pub mod findings;
@@ -74,13 +75,7 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
 
     // Verify: keys, digest signatures, chains, log files against verified digests.
     let ring = keys::load(&inv.key_files);
-    let mut digests = std::mem::take(&mut inv.digests);
-    let index = chain::Index::new(&digests);
-    let next = index.next_signatures(&digests);
-    digest::verify_all(&mut digests, &next, &ring);
-    drop(next);
-
-    let window = window(opts, &digests, inv.log_times);
+    let window = window(opts, inv.digest_span, inv.log_times);
     // Coverage has a cell per hour and region: a window of centuries (a planted digest
     // dated 0001 or 9999, or such `--start`/`--end`) would run out of memory, not finish.
     if window.1 - window.0 > MAX_WINDOW {
@@ -89,9 +84,23 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
             end: time::fmt(window.1),
         });
     }
-    let chains = chain::check(&digests, &index, window);
-    drop(index);
-    digest::forget_signatures(&mut digests);
+    let mut findings = std::mem::take(&mut inv.findings);
+    let checked = digest_units::check(
+        &digest_units::Inputs {
+            digests: &inv.digests,
+            sidecars: &inv.sidecars,
+            groups: &inv.digest_groups,
+            links: &inv.digest_links,
+            count: inv.digest_count,
+            ring: &ring,
+            window,
+        },
+        &mut findings,
+    )?;
+    let signature_files = inv.sidecars.len();
+    inv.digests = Default::default();
+    inv.sidecars = Default::default();
+    let digests = &checked.digests;
     // Without --start/--end, the window is the digests' span: a verified digest's listing
     // is judged wherever it falls, even past the whole hours the coverage cells use.
     let listed_window = (
@@ -100,14 +109,13 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
     );
     // The join of log files and listings feeds coverage one file at a time.
     let mut fold = coverage::LogFold::new(window, &inv.notable);
-    let mut findings = std::mem::take(&mut inv.findings);
     let mut dups = spill::Cursor::new(&inv.duplicate_logs)?;
     let listed_per_hour = verify::check(
         &verify::Inputs {
             logs: &inv.logs,
             listings: &inv.listings,
-            digests: &digests,
-            digest_at: &inv.digest_at,
+            digests,
+            digest_at: &checked.digest_at,
             window,
             listed_window,
         },
@@ -142,8 +150,8 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
     let cov = coverage::compute(
         &coverage::Inputs {
             window,
-            digests: &digests,
-            missing: &chains.missing,
+            digests,
+            missing: &checked.missing,
             notable: &inv.notable,
             listed_per_hour: &listed_per_hour,
             config: &cfg,
@@ -153,7 +161,7 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
         },
         fold,
     );
-    let mut evidence = evidence_summary(window, &digests, &cov);
+    let mut evidence = evidence_summary(window, digests, &cov);
     evidence.newest_log_time = newest_log_time;
     evidence.regions_with_evidence.extend(log_regions);
     let mismatches = config::against_evidence(&cfg, &evidence);
@@ -163,8 +171,6 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
         .findings
         .iter()
         .cloned()
-        .chain(digest::findings(&digests, window))
-        .chain(chains.findings)
         .chain(cfg.findings.iter().cloned())
         .chain(mismatches)
         .chain(cov.findings.iter().cloned())
@@ -174,13 +180,8 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
     let findings = Findings::new(findings)?;
 
     // Report.
-    let in_window = |d: &digest::DigestFile| {
-        let (s, e) = d.period();
-        s < window.1 && e > window.0
-    };
-    let provable = digests
-        .iter()
-        .any(|d| d.status.is_verified() && in_window(d));
+    let in_window = |d: &digest::Checked| d.period.0 < window.1 && d.period.1 > window.0;
+    let provable = digests.iter().any(|d| d.verified && in_window(d));
     let verdict = Verdict::from_worst(findings.worst(), provable);
     let status = exit_status(verdict, findings.worst(), opts.fail_on);
 
@@ -198,8 +199,8 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
 
     let mut summary = Summary {
         digests: digests.len() as u64,
-        digests_verified: digests.iter().filter(|d| d.status.is_verified()).count() as u64,
-        digests_unreadable: digests.iter().filter(|d| d.content.is_err()).count() as u64,
+        digests_verified: digests.iter().filter(|d| d.verified).count() as u64,
+        digests_unreadable: digests.iter().filter(|d| !d.readable()).count() as u64,
         digests_in_window: digests.iter().filter(|d| in_window(d)).count() as u64,
         log_files,
         log_files_valid,
@@ -210,7 +211,7 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
         management_events: cov.management_events,
         verified_events: cov.verified_events,
         public_keys: ring.len() as u64,
-        signature_files: inv.signature_files,
+        signature_files,
         config_files: inv.configs.len() as u64,
         skipped_bucket_objects: inv.skipped,
         ignored_files: inv.ignored,
@@ -262,27 +263,21 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
 /// hours the log files span.
 fn window(
     opts: &Options,
-    digests: &[digest::DigestFile],
+    digest_span: Option<(i64, i64)>,
     log_times: Option<(i64, i64)>,
 ) -> (i64, i64) {
-    let spans: Vec<(i64, i64)> = digests
-        .iter()
-        .filter_map(|d| d.content.as_ref().ok().map(|c| (c.start, c.end)))
-        .collect();
-    let (mut s, mut e) = if spans.is_empty() {
-        let (lo, hi) = log_times.unwrap_or((0, 0));
-        (time::hour_floor(lo), time::hour_floor(hi) + time::HOUR)
-    } else {
+    let (mut s, mut e) = if let Some((lo, hi)) = digest_span {
         // Whole hours inside the digests' span: each region's hourly digests end at their
         // own minute, so the raw span would leave every region but one a few minutes short.
-        let lo = spans.iter().map(|p| p.0).min().unwrap_or(0);
-        let hi = spans.iter().map(|p| p.1).max().unwrap_or(0);
         let (alo, ahi) = (time::hour_ceil(lo), time::hour_floor(hi));
         if alo < ahi {
             (alo, ahi)
         } else {
             (lo, hi)
         }
+    } else {
+        let (lo, hi) = log_times.unwrap_or((0, 0));
+        (time::hour_floor(lo), time::hour_floor(hi) + time::HOUR)
     };
     if let Some(t) = opts.start {
         s = t;
@@ -300,7 +295,7 @@ fn window(
 /// the log files show).
 fn evidence_summary(
     window: (i64, i64),
-    digests: &[digest::DigestFile],
+    digests: &[digest::Checked],
     cov: &coverage::Coverage,
 ) -> EvidenceSummary {
     let mut ev = EvidenceSummary {
@@ -311,36 +306,30 @@ fn evidence_summary(
         ..EvidenceSummary::default()
     };
     for d in digests {
-        let (s, e) = d.period();
+        let (s, e) = d.period;
         if s < window.1 && e > window.0 {
-            ev.regions_with_evidence.insert(d.key.region.clone());
+            ev.regions_with_evidence.insert(d.region.to_string());
             ev.digests += 1;
-            if d.status.is_verified() {
+            if d.verified {
                 ev.verified_digests += 1;
             }
         }
-        ev.trails_seen
-            .insert((d.key.trail.clone(), d.key.home_region.clone()));
-        let seen = ev
-            .trail_digests
-            .entry((d.key.trail.clone(), d.key.home_region.clone()))
-            .or_default();
-        seen.accounts.insert(d.key.base.account.to_string());
-        if let Some(org) = &d.key.base.org {
+        let trail = (d.trail.to_string(), d.home_region.to_string());
+        ev.trails_seen.insert(trail.clone());
+        let seen = ev.trail_digests.entry(trail).or_default();
+        seen.accounts.insert(d.base.account.to_string());
+        if let Some(org) = &d.base.org {
             seen.orgs.insert(org.to_string());
         }
         if s < window.1 && e > window.0 {
-            seen.regions.insert(d.key.region.clone());
+            seen.regions.insert(d.region.to_string());
         }
-        if let Ok(c) = &d.content {
-            ev.newest_digest_end = Some(ev.newest_digest_end.map_or(c.end, |n| n.max(c.end)));
-            let prefix = c
-                .object
-                .find("AWSLogs/")
-                .and_then(|i| c.object.get(..i))
-                .unwrap_or("");
-            ev.locations
-                .insert((c.bucket.clone(), prefix.trim_end_matches('/').to_owned()));
+        if let (Some(signed), Some(l)) = (d.signed, &d.location) {
+            ev.newest_digest_end = Some(
+                ev.newest_digest_end
+                    .map_or(signed.end, |n| n.max(signed.end)),
+            );
+            ev.locations.insert((l.bucket.clone(), l.prefix.clone()));
         }
     }
     ev

@@ -16,7 +16,7 @@
 //! the whole bundle. Each file, with what the digests said of it, is then handed on to
 //! coverage.
 
-use crate::digest::{DigestFile, Listed};
+use crate::digest::{Checked, Listed};
 use crate::discover::{ListedAt, LogItem};
 use crate::findings::{Evidence, Finding, Kind, Severity};
 use crate::s3key::{self, KeyBase, KeyShape};
@@ -52,35 +52,32 @@ type Periods<'a> = HashMap<(&'a KeyBase, &'a str), Vec<(i64, i64)>>;
 
 /// Where verified digests (and stops they prove) cover each location and region: a file
 /// keyed there that no digest lists was not delivered by AWS.
-fn verified_periods(digests: &[DigestFile]) -> Periods<'_> {
+fn verified_periods(digests: &[Checked]) -> Periods<'_> {
     let mut periods: Periods<'_> = HashMap::new();
-    for d in digests.iter().filter(|d| d.status.is_verified()) {
-        let Ok(c) = &d.content else { continue };
+    for d in digests.iter().filter(|d| d.verified) {
+        let Some(c) = d.signed else { continue };
         periods
-            .entry((&d.key.base, d.key.region.as_str()))
+            .entry((&d.base, &*d.region))
             .or_default()
             .push((c.start, c.end));
     }
     // Proven stops: from a verified short final digest (AWS delivers one when logging
     // stops) to its chain's restart. AWS delivers nothing in between, so a file keyed there
     // was planted, as surely as one a verified digest covers and does not list.
-    for d in digests.iter().filter(|d| d.is_verified_final()) {
-        let Ok(c) = &d.content else { continue };
+    for d in digests.iter().filter(|d| d.verified_final) {
+        let Some(c) = d.signed else { continue };
         let restart = digests
             .iter()
             .filter(|r| {
-                r.key.base == d.key.base
-                    && r.key.region == d.key.region
-                    && r.key.trail == d.key.trail
-                    && !r.key.backfill
+                r.base == d.base && r.region == d.region && r.trail == d.trail && !r.backfill
             })
-            .filter_map(|r| r.content.as_ref().ok())
-            .filter(|r| r.starts_chain() && r.start >= c.end)
+            .filter_map(|r| r.signed)
+            .filter(|r| r.starts_chain && r.start >= c.end)
             .map(|r| r.start)
             .min();
         if let Some(restart) = restart {
             periods
-                .entry((&d.key.base, d.key.region.as_str()))
+                .entry((&d.base, &*d.region))
                 .or_default()
                 .push((c.end, restart));
         }
@@ -92,8 +89,8 @@ fn verified_periods(digests: &[DigestFile]) -> Periods<'_> {
 pub struct Inputs<'a> {
     pub logs: &'a Sorted<LogItem>,
     pub listings: &'a Sorted<ListedAt>,
-    pub digests: &'a [DigestFile],
-    /// Position in `digests` of the digest read `seq`-th (`discover::Inventory::digest_at`).
+    pub digests: &'a [Checked],
+    /// Position in `digests` of the digest read `seq`-th (`digest_units::Outcome::digest_at`).
     pub digest_at: &'a [u32],
     pub window: (i64, i64),
     /// Where a verified digest's listing is judged (`log_missing`, `log_hash_mismatch`,
@@ -119,7 +116,7 @@ pub fn check(
     let mut logs = Cursor::new(inp.logs)?;
     let mut listings = Cursor::new(inp.listings)?;
     let mut copies: Vec<LogItem> = Vec::new();
-    let mut listed: Vec<(&DigestFile, u32, Listed)> = Vec::new();
+    let mut listed: Vec<(&Checked, u32, Listed)> = Vec::new();
     loop {
         let key: String = match (&logs.head, &listings.head) {
             (Some(l), Some(d)) => l.canonical().min(d.listed.canonical()).to_owned(),
@@ -144,8 +141,8 @@ pub fn check(
         // In digest order (the stream holds digests in the order they were read), then in
         // each digest's own order.
         listed.sort_by(|a, b| {
-            fn at(d: &DigestFile, pos: u32) -> (&str, &str, u32) {
-                (&d.key.canonical, &d.src.display, pos)
+            fn at(d: &Checked, pos: u32) -> (&str, &str, u32) {
+                (d.canonical(), &d.display, pos)
             }
             at(a.0, a.1).cmp(&at(b.0, b.1))
         });
@@ -154,7 +151,7 @@ pub fn check(
         // Named by a digest that was read but not verified (no signature, unknown key,
         // forged): such a file is not "listed by no digest" (SPEC `log_unreferenced`); its
         // hour is an `unverified` coverage gap, and the digest has its own finding.
-        let named_unverified = listed.iter().any(|(d, _, _)| !d.status.is_verified());
+        let named_unverified = listed.iter().any(|(d, _, _)| !d.verified);
         for (item, st) in copies.iter().zip(&status) {
             judge_unlisted(inp.window, &periods, item, *st, named_unverified, &mut out)?;
             each(item, *st)?;
@@ -166,15 +163,15 @@ pub fn check(
 /// One canonical key's entries in verified digests against the files of that key.
 fn judge_listed(
     inp: &Inputs<'_>,
-    listed: &[(&DigestFile, u32, Listed)],
+    listed: &[(&Checked, u32, Listed)],
     copies: &[LogItem],
     status: &mut [LogStatus],
     out: &mut LogCheck<'_>,
 ) -> Result<(), SpillError> {
     let (window, listed_window) = (inp.window, inp.listed_window);
     let mut reported_missing = false;
-    for (d, _, l) in listed.iter().filter(|(d, _, _)| d.status.is_verified()) {
-        let Ok(c) = &d.content else { continue };
+    for (d, _, l) in listed.iter().filter(|(d, _, _)| d.verified) {
+        let Some(c) = d.signed else { continue };
         let canonical = l.canonical();
         let key_time = match s3key::classify(canonical) {
             KeyShape::Log(k) => Some(k),
@@ -205,12 +202,9 @@ fn judge_listed(
                 key_time
                     .as_ref()
                     .map(|k| &*k.base.account)
-                    .or(Some(&d.key.base.account)),
-                key_time
-                    .as_ref()
-                    .map(|k| &*k.region)
-                    .or(Some(&d.key.region)),
-                Some(&d.key.trail),
+                    .or(Some(&d.base.account)),
+                key_time.as_ref().map(|k| &*k.region).or(Some(&d.region)),
+                Some(&d.trail),
             )
         };
         if copies.is_empty() {
@@ -223,9 +217,9 @@ fn judge_listed(
                         .message(format!(
                             "log file {} is listed by verified digest {} but is not in the bundle",
                             l.object.rsplit('/').next().unwrap_or(&l.object),
-                            d.key.file_name()
+                            d.file_name()
                         ))
-                        .evidence(Evidence::values(&*d.src.display, l.hash_text(), "absent")),
+                        .evidence(Evidence::values(&*d.display, l.hash_text(), "absent")),
                 )?;
             }
             continue;
@@ -250,9 +244,9 @@ fn judge_listed(
                             .message(format!(
                                 "log file {} does not match the SHA-256 that verified digest {} lists for it",
                                 src.display.rsplit('/').next().unwrap_or(&*src.display),
-                                d.key.file_name()
+                                d.file_name()
                             ))
-                            .evidence(Evidence::values(&*d.src.display, l.hash_text(), actual.hex())),
+                            .evidence(Evidence::values(&*d.display, l.hash_text(), actual.hex())),
                     )?;
                 }
             }
@@ -264,10 +258,10 @@ fn judge_listed(
                         .message(format!(
                             "log file {} listed by verified digest {} cannot be read: {err}",
                             src.display.rsplit('/').next().unwrap_or(&*src.display),
-                            d.key.file_name()
+                            d.file_name()
                         ))
                         .evidence(
-                            Evidence::file(&*d.src.display)
+                            Evidence::file(&*d.display)
                                 .detail(format!("listed SHA-256: {}", l.hash_text())),
                         ),
                 )?;
