@@ -356,9 +356,12 @@ pub fn compute(inp: &Inputs<'_>, logs: LogFold) -> Coverage {
     let mut final_ends: BTreeSet<(Region, i64)> = BTreeSet::new();
     for d in inp.digests {
         let (s, e) = d.period;
-        let r = (d.base.account.to_string(), d.region.to_string());
+        let r = (d.chain.base.account.to_string(), d.chain.region.clone());
         ends.entry(r.clone()).or_default().push(e);
-        region_trails.entry(r.clone()).or_default().insert(&d.trail);
+        region_trails
+            .entry(r.clone())
+            .or_default()
+            .insert(&d.chain.trail);
         if d.verified_final {
             final_ends.insert((r.clone(), e));
         }
@@ -424,7 +427,7 @@ pub fn compute(inp: &Inputs<'_>, logs: LogFold) -> Coverage {
         if !c.starts_chain || d.backfill {
             continue;
         }
-        let r = (d.base.account.to_string(), d.region.to_string());
+        let r = (d.chain.base.account.to_string(), d.chain.region.clone());
         let before = ends
             .get(&r)
             .and_then(|v| v.iter().rev().find(|&&e| e <= c.start).copied());

@@ -335,10 +335,8 @@ pub struct Checked {
     /// with empty segments), then `canonical_own` holds it.
     canonical_at: Option<u32>,
     canonical_own: Option<Box<str>>,
-    pub base: KeyBase,
-    pub region: Arc<str>,
-    pub trail: Arc<str>,
-    pub home_region: Arc<str>,
+    /// Its chain's names, shared by every digest of the chain.
+    pub chain: Arc<ChainName>,
     pub backfill: bool,
     /// `DigestFile::period`.
     pub period: (i64, i64),
@@ -351,6 +349,15 @@ pub struct Checked {
     pub location: Option<Arc<Location>>,
     /// `DigestFile::seq`.
     pub seq: u32,
+}
+
+/// The names of one chain: where its digests are written, its region and its trail.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ChainName {
+    pub base: KeyBase,
+    pub region: String,
+    pub trail: String,
+    pub home_region: String,
 }
 
 /// What a readable digest signs about its period.
@@ -394,9 +401,9 @@ impl Checked {
     pub fn finding(&self, kind: Kind) -> Finding {
         Finding::new(kind)
             .scope(
-                Some(&self.base.account),
-                Some(&self.region),
-                Some(&self.trail),
+                Some(&self.chain.base.account),
+                Some(&self.chain.region),
+                Some(&self.chain.trail),
             )
             .path(&*self.display)
             .period(self.period.0, self.period.1)
@@ -404,12 +411,8 @@ impl Checked {
 }
 
 impl DigestFile {
-    /// What later stages keep of it, its names shared through `share`.
-    pub fn checked(
-        &self,
-        share: &mut impl FnMut(&str) -> Arc<str>,
-        locations: &mut Locations,
-    ) -> Checked {
+    /// What later stages keep of it, its names shared through `shared`.
+    pub fn checked(&self, shared: &mut Shared) -> Checked {
         let display: Box<str> = (*self.src.display).into();
         let canonical = self.key.canonical.as_str();
         let canonical_at = display
@@ -417,20 +420,16 @@ impl DigestFile {
             .checked_sub(canonical.len())
             .filter(|&at| display.get(at..) == Some(canonical))
             .and_then(|at| u32::try_from(at).ok());
-        let mut base = self.key.base.clone();
-        base.prefix = share(&base.prefix);
-        base.account = share(&base.account);
-        if let Some(org) = &mut base.org {
-            *org = share(org);
-        }
         Checked {
             canonical_own: canonical_at.is_none().then(|| canonical.into()),
             canonical_at,
             display,
-            base,
-            region: share(&self.key.region),
-            trail: share(&self.key.trail),
-            home_region: share(&self.key.home_region),
+            chain: shared.chain(ChainName {
+                base: self.key.base.clone(),
+                region: self.key.region.clone(),
+                trail: self.key.trail.clone(),
+                home_region: self.key.home_region.clone(),
+            }),
             backfill: self.key.backfill,
             period: self.period(),
             signed: self.content.as_ref().ok().map(|c| Signed {
@@ -441,13 +440,13 @@ impl DigestFile {
             verified: self.status.is_verified(),
             verified_final: self.is_verified_final(),
             location: self.content.as_ref().ok().map(|c| {
-                let prefix = c
-                    .object
-                    .find("AWSLogs/")
+                // Before the last folder named `AWSLogs`, as keys are read: a prefix may
+                // itself hold one (`archive/AWSLogs`).
+                let prefix = s3key::canonical_at(&c.object)
                     .and_then(|i| c.object.get(..i))
                     .unwrap_or("")
                     .trim_end_matches('/');
-                locations.share(Location {
+                shared.location(Location {
                     bucket: c.bucket.clone(),
                     prefix: prefix.to_owned(),
                     log_buckets: c.log_buckets.clone(),
@@ -458,19 +457,30 @@ impl DigestFile {
     }
 }
 
-/// One copy of each digest location (`Location`), shared by the digests that name it.
+/// One copy of each chain's names and of each digest location, shared by the `Checked`
+/// digests that name them.
 #[derive(Debug, Default)]
-pub struct Locations(std::collections::HashSet<Arc<Location>>);
+pub struct Shared {
+    chains: std::collections::HashSet<Arc<ChainName>>,
+    locations: std::collections::HashSet<Arc<Location>>,
+}
 
-impl Locations {
-    fn share(&mut self, l: Location) -> Arc<Location> {
-        if let Some(a) = self.0.get(&l) {
-            return a.clone();
-        }
-        let a = Arc::new(l);
-        self.0.insert(a.clone());
-        a
+impl Shared {
+    fn chain(&mut self, c: ChainName) -> Arc<ChainName> {
+        share(&mut self.chains, c)
     }
+    fn location(&mut self, l: Location) -> Arc<Location> {
+        share(&mut self.locations, l)
+    }
+}
+
+fn share<T: Eq + std::hash::Hash>(set: &mut std::collections::HashSet<Arc<T>>, v: T) -> Arc<T> {
+    if let Some(a) = set.get(&v) {
+        return a.clone();
+    }
+    let a = Arc::new(v);
+    set.insert(a.clone());
+    a
 }
 
 /// Read one digest from its compressed bytes.

@@ -18,13 +18,12 @@
 //! key, the sidecars of its key) stays inside the unit.
 
 use crate::chain::{self, MissingDigest};
-use crate::digest::{self, Checked, DigestFile, Locations};
+use crate::digest::{self, Checked, DigestFile, Shared};
 use crate::discover::{attach_sidecars, SidecarAt};
 use crate::findings::Finding;
 use crate::keys::KeyRing;
 use crate::spill::{Cursor, Sorted, Spill, SpillError};
-use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The chain group of a canonical digest key: `AWSLogs/[o-ID/]ACCOUNT/CloudTrail-Digest/REGION/`
 /// (with its final `/`, so that a group's keys are exactly those starting with it, and groups
@@ -125,16 +124,7 @@ pub fn check(inp: &Inputs<'_>, findings: &mut Spill<Finding>) -> Result<Outcome,
         digest_at: vec![0; usize::try_from(inp.count).unwrap_or(0)],
         missing: Vec::new(),
     };
-    let mut names: HashSet<Arc<str>> = HashSet::new();
-    let mut share = |s: &str| -> Arc<str> {
-        if let Some(a) = names.get(s) {
-            return a.clone();
-        }
-        let a: Arc<str> = s.into();
-        names.insert(a.clone());
-        a
-    };
-    let mut locations = Locations::default();
+    let mut shared = Shared::default();
     let mut digests = Cursor::new(inp.digests)?;
     let mut sidecars = Cursor::new(inp.sidecars)?;
     for (_, last) in units(&groups, inp.links) {
@@ -165,7 +155,7 @@ pub fn check(inp: &Inputs<'_>, findings: &mut Spill<Finding>) -> Result<Outcome,
             if let Some(slot) = out.digest_at.get_mut(d.seq as usize) {
                 *slot = at;
             }
-            out.digests.push(d.checked(&mut share, &mut locations));
+            out.digests.push(d.checked(&mut shared));
         }
     }
     Ok(out)

@@ -308,21 +308,21 @@ fn evidence_summary(
     for d in digests {
         let (s, e) = d.period;
         if s < window.1 && e > window.0 {
-            ev.regions_with_evidence.insert(d.region.to_string());
+            ev.regions_with_evidence.insert(d.chain.region.clone());
             ev.digests += 1;
             if d.verified {
                 ev.verified_digests += 1;
             }
         }
-        let trail = (d.trail.to_string(), d.home_region.to_string());
+        let trail = (d.chain.trail.clone(), d.chain.home_region.clone());
         ev.trails_seen.insert(trail.clone());
         let seen = ev.trail_digests.entry(trail).or_default();
-        seen.accounts.insert(d.base.account.to_string());
-        if let Some(org) = &d.base.org {
+        seen.accounts.insert(d.chain.base.account.to_string());
+        if let Some(org) = &d.chain.base.org {
             seen.orgs.insert(org.to_string());
         }
         if s < window.1 && e > window.0 {
-            seen.regions.insert(d.region.to_string());
+            seen.regions.insert(d.chain.region.clone());
         }
         if let (Some(signed), Some(l)) = (d.signed, &d.location) {
             ev.newest_digest_end = Some(

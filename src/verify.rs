@@ -45,21 +45,36 @@ pub struct LogCheck<'f> {
     pub listed_per_hour: BTreeMap<(String, String, i64), u64>,
 }
 
-/// Where the verified digests of one location cover it (the folders before `AWSLogs/`, the
-/// organization, the account, and the region: another trail's digests, written elsewhere,
-/// never list this location's files).
-type Periods<'a> = HashMap<(&'a KeyBase, &'a str), Vec<(i64, i64)>>;
+/// Per location (the folders before `AWSLogs/`, the organization, the account, and the
+/// region: another trail's digests, written elsewhere, never list this location's files),
+/// where each trail writing there has verified digests. A log file's name does not say which
+/// trail wrote it, so a file unlisted at a time when one of them has no verified digest
+/// (deleted, unverifiable) may be that trail's: only where every trail there is covered was
+/// it not delivered by AWS.
+type Periods<'a> = HashMap<(&'a KeyBase, &'a str), BTreeMap<&'a str, Vec<(i64, i64)>>>;
 
-/// Where verified digests (and stops they prove) cover each location and region: a file
-/// keyed there that no digest lists was not delivered by AWS.
+/// Whether every trail writing at a location is covered at `t` (and there is one).
+fn covered(trails: Option<&BTreeMap<&str, Vec<(i64, i64)>>>, t: i64) -> bool {
+    trails.is_some_and(|ts| {
+        !ts.is_empty()
+            && ts
+                .values()
+                .all(|ps| ps.iter().any(|&(s, e)| s <= t && t < e))
+    })
+}
+
+/// Where verified digests (and stops they prove) cover each location, region and trail.
 fn verified_periods(digests: &[Checked]) -> Periods<'_> {
     let mut periods: Periods<'_> = HashMap::new();
-    for d in digests.iter().filter(|d| d.verified) {
-        let Some(c) = d.signed else { continue };
-        periods
-            .entry((&d.base, &*d.region))
+    for d in digests {
+        let trail = periods
+            .entry((&d.chain.base, d.chain.region.as_str()))
             .or_default()
-            .push((c.start, c.end));
+            .entry(d.chain.trail.as_str())
+            .or_default();
+        if let (true, Some(c)) = (d.verified, d.signed) {
+            trail.push((c.start, c.end));
+        }
     }
     // Proven stops: from a verified short final digest (AWS delivers one when logging
     // stops) to its chain's restart. AWS delivers nothing in between, so a file keyed there
@@ -69,7 +84,8 @@ fn verified_periods(digests: &[Checked]) -> Periods<'_> {
         let restart = digests
             .iter()
             .filter(|r| {
-                r.base == d.base && r.region == d.region && r.trail == d.trail && !r.backfill
+                let (rc, dc) = (&r.chain, &d.chain);
+                rc.base == dc.base && rc.region == dc.region && rc.trail == dc.trail && !r.backfill
             })
             .filter_map(|r| r.signed)
             .filter(|r| r.starts_chain && r.start >= c.end)
@@ -77,7 +93,9 @@ fn verified_periods(digests: &[Checked]) -> Periods<'_> {
             .min();
         if let Some(restart) = restart {
             periods
-                .entry((&d.base, &*d.region))
+                .entry((&d.chain.base, d.chain.region.as_str()))
+                .or_default()
+                .entry(d.chain.trail.as_str())
                 .or_default()
                 .push((c.end, restart));
         }
@@ -202,9 +220,12 @@ fn judge_listed(
                 key_time
                     .as_ref()
                     .map(|k| &*k.base.account)
-                    .or(Some(&d.base.account)),
-                key_time.as_ref().map(|k| &*k.region).or(Some(&d.region)),
-                Some(&d.trail),
+                    .or(Some(&d.chain.base.account)),
+                key_time
+                    .as_ref()
+                    .map(|k| &*k.region)
+                    .or(Some(&d.chain.region)),
+                Some(&d.chain.trail),
             )
         };
         if copies.is_empty() {
@@ -307,9 +328,8 @@ fn judge_unlisted(
     // Covered at its key's minute and `DELIVERY_DELAY` later: a file reaches S3 minutes
     // after the minute its key names, so AWS may list it in the next digest; when that
     // one is gone, the file is unproven, not injected.
-    let ps = periods.get(&(&k.base, &*k.region));
-    let covered_at = |t: i64| ps.is_some_and(|ps| ps.iter().any(|&(s, e)| s <= t && t < e));
-    let covered = covered_at(k.time) && covered_at(k.time + DELIVERY_DELAY);
+    let trails = periods.get(&(&k.base, &*k.region));
+    let covered = covered(trails, k.time) && covered(trails, k.time + DELIVERY_DELAY);
     let (severity, why) = if covered {
         (
             Severity::High,

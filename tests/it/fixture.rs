@@ -1427,7 +1427,8 @@ impl Bundle {
             .map(|e| e.render(account, region, &mut ids))
             .collect();
         let bytes = compact(&json!({ "Records": records }));
-        let unique = Prng::new(&["unique", slot, account, region]).alnum(16);
+        // The trail too: two trails writing to one bucket and prefix never share a file name.
+        let unique = Prng::new(&["unique", slot, account, region, &self.trail_name]).alnum(16);
         let key = self.log_key(account, region, key_time, &unique);
         let path = dir.join("bucket").join(&key);
         write_file(&path, &gzip_bytes(&bytes));

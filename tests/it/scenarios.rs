@@ -622,6 +622,65 @@ fn another_trails_digests_do_not_make_this_trails_unlisted_files_injected() {
 }
 
 #[test]
+fn two_trails_in_one_bucket_a_deleted_digest_leaves_its_files_unproven_not_injected() {
+    // Two trails of one account write to the same bucket and prefix: log file names do not
+    // say which trail wrote them. One trail loses a digest from the middle of its chain; the
+    // other trail's verified digests cover those minutes, but the orphaned files may be the
+    // first trail's: unproven (low), not injected (high).
+    let d = tempfile::tempdir().unwrap();
+    let window = ts("2025-03-01T00:00:00Z");
+    let first = Bundle::new("111122223333", "audit", "us-east-1")
+        .regions(&["us-east-1"])
+        .window(window, 6)
+        .write(d.path());
+    let second = Bundle::new("111122223333", "security", "us-east-1")
+        .regions(&["us-east-1"])
+        .window(window, 6)
+        .write(d.path());
+    // Each wrote its own configuration over the other's: judge the evidence alone.
+    std::fs::remove_dir_all(d.path().join("config")).unwrap();
+    let (code, r) = run(&second, &[]);
+    assert_verified(code, &r);
+    let gone = first.digests_of("us-east-1")[3];
+    std::fs::remove_file(&gone.path).unwrap();
+    std::fs::remove_file(gone.sidecar.as_ref().unwrap()).unwrap();
+    let (_, r) = run(&second, &[]);
+    assert_eq!(findings_of(&r, "digest_missing").len(), 1);
+    let unref = findings_of(&r, "log_unreferenced");
+    assert!(!unref.is_empty());
+    assert!(unref.iter().all(|f| f["severity"] == "low"), "{unref:?}");
+    // A file planted where both trails' verified digests cover it is still injected.
+    let planted = first.logs_of("us-east-1")[0]
+        .path
+        .with_file_name("111122223333_CloudTrail_us-east-1_20250301T0105Z_plantedplanted0.json.gz");
+    std::fs::copy(&first.logs_of("us-east-1")[0].path, &planted).unwrap();
+    let (_, r) = run(&second, &[]);
+    assert!(findings_of(&r, "log_unreferenced")
+        .iter()
+        .any(|f| f["severity"] == "high"
+            && f["path"]
+                .as_str()
+                .unwrap()
+                .ends_with("plantedplanted0.json.gz")));
+}
+
+#[test]
+fn a_key_prefix_holding_a_folder_named_awslogs_is_the_trails_own() {
+    // S3KeyPrefix `archive/AWSLogs`: the digests' `AWSLogs/ACCOUNT/...` starts at the last
+    // folder so named, and the evidence is where the configuration says.
+    for prefix in ["archive/AWSLogs", "AWSLogs", "backup-AWSLogs"] {
+        let d = tempfile::tempdir().unwrap();
+        let w = Bundle::new("111122223333", "audit", "us-east-1")
+            .prefix(prefix)
+            .regions(&["us-east-1", "eu-west-1"])
+            .window(ts("2025-03-01T00:00:00Z"), 3)
+            .write(d.path());
+        let (code, r) = run(&w, &[]);
+        assert_verified(code, &r);
+    }
+}
+
+#[test]
 fn organization_trail_owner_with_no_evidence_is_uncovered() {
     let d = tempfile::tempdir().unwrap();
     let w = Bundle::new("111122223333", "org_trail", "us-east-1")
