@@ -12,6 +12,8 @@
 #   small  17 hours, 12 files an hour, 200 events      (10x smaller bundle)  memory vs size
 #   many   7 days, 120 files an hour,  20 events a file (10x the files of full, same JSON)
 #          memory vs number of files: per-file records spill past --memory-mib
+#   week   7 days, 1 file an hour, 20 events a file                       memory vs hours:
+#   weeks10 70 days, 1 file an hour, 20 events a file (10x the region-hours, digests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${1:-/tmp/trailproof-bench}
@@ -33,6 +35,8 @@ gen full 7 0 200 12
 gen lean 7 0 20 12
 gen small 0 17 200 12
 gen many 7 0 20 120
+gen week 7 0 20 1
+gen weeks10 70 0 20 1
 
 measure() { # name threads: best wall time of RUNS runs (a shared machine only slows runs
     # down), highest peak RSS of them
@@ -56,7 +60,7 @@ PY
 
 echo "| bundle | threads | MB of JSON | files | events | wall s | MB/s | files/s | peak RSS MiB | verdict |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
-for b in full lean small many; do
+for b in full lean small many week weeks10; do
     for t in 1 2; do measure "$b" "$t"; done
 done
 # Byte-identical reports whatever the thread count.

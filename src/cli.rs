@@ -104,7 +104,7 @@ pub struct Args {
 pub const DEFAULT_MEMORY_MIB: f64 = 4.0;
 
 /// The sorted record streams that share `--memory-mib` (`spill.rs`).
-const STREAMS: usize = 5;
+const STREAMS: usize = 7;
 
 /// The typed options every stage reads.
 #[derive(Debug, Clone)]

@@ -9,9 +9,11 @@
 //! sidecar, key or configuration export parsed; every file is hashed for the
 //! chain-of-custody manifest. Files that are not evidence are hashed by streaming, never
 //! held in memory. What survives a file is small and fixed in size whatever its events:
-//! its manifest entry and, for a log file, its key, hash and per-hour counts. Those, and the
-//! digests' listings, go into sorted streams (`spill.rs`) that hold a fixed budget in memory
-//! and spill the rest to temporary files, so memory does not grow with the bundle.
+//! its manifest entry and, for a log file, its key, hash and per-hour counts. Those, the
+//! digests (their listings apart) and the signature sidecars go into sorted streams
+//! (`spill.rs`) that hold a fixed budget in memory and spill the rest to temporary files, so
+//! memory does not grow with the bundle; `digest_units.rs` reads the digests back one unit
+//! of chains at a time.
 
 use crate::archive::{self, Event};
 use crate::config::{self, ConfigFile};

@@ -3,15 +3,16 @@
 //! Data flows one way: discover → verify → aggregate → report.
 //!
 //! - `discover`: walk the inputs read-only, classify every file, hash it into the manifest.
-//! - `keys`, `digest`, `chain`: public keys, digest signatures, digest chains.
+//! - `keys`, `digest`, `chain`: public keys, digest signatures, digest chains;
+//!   `digest_units`: those checks, one unit of chains (an account and region) at a time.
 //! - `logfile`, `verify`: read each log file once; join the log files with the verified
 //!   digests' listings, key by key.
 //! - `config`: the exported trail configuration, and configuration versus evidence.
 //! - `coverage`: per account × region × hour cells, gaps and their causes.
 //! - `findings`: the finding model, verdict and exit status; `report`: the writers.
 //! - `spill`: the sorted streams that hold what grows with the bundle (manifest entries,
-//!   log records, listings, findings) within `--memory-mib`, spilling the rest to
-//!   temporary files, so memory is bounded by coverage cells, not by files or events.
+//!   log records, digests, sidecars, listings, findings) within `--memory-mib`, spilling the
+//!   rest to temporary files, so memory is bounded by coverage cells, not by files or events.
 //!
 //! `run` is the whole job for `trailproof verify`; `main.rs` only parses arguments and
 //! maps the outcome to an exit status.
