@@ -1151,12 +1151,7 @@ impl Record for SidecarAt {
         let s = &self.sidecar;
         e.str(&self.canonical);
         e.str(&s.path);
-        e.opt_str(
-            s.signature
-                .as_ref()
-                .map(crate::hash::HexText::text)
-                .as_deref(),
-        );
+        crate::hash::HexText::encode(s.signature.as_ref(), e);
         e.opt_str(s.algorithm.as_deref());
     }
     fn decode(d: &mut Dec<'_>) -> Option<Self> {
@@ -1164,7 +1159,7 @@ impl Record for SidecarAt {
             canonical: d.str()?.to_owned(),
             sidecar: Sidecar {
                 path: d.str()?.to_owned(),
-                signature: d.opt_str()?.map(crate::hash::HexText::new),
+                signature: crate::hash::HexText::decode(d)?,
                 algorithm: d.opt_str()?.map(str::to_owned),
             },
         })

@@ -39,6 +39,31 @@ impl HexText {
         }
     }
 
+    /// For a sorted stream (`spill.rs`): as held, so that nothing is turned into text and
+    /// back.
+    pub(crate) fn encode(v: Option<&HexText>, e: &mut crate::spill::Enc<'_>) {
+        match v {
+            None => e.u8(0),
+            Some(HexText::Lower(b)) => {
+                e.u8(1);
+                e.bytes(b);
+            }
+            Some(HexText::Verbatim(s)) => {
+                e.u8(2);
+                e.str(s);
+            }
+        }
+    }
+
+    pub(crate) fn decode(d: &mut crate::spill::Dec<'_>) -> Option<Option<HexText>> {
+        Some(match d.u8()? {
+            0 => None,
+            1 => Some(HexText::Lower(d.bytes()?.into())),
+            2 => Some(HexText::Verbatim(d.str()?.into())),
+            _ => return None,
+        })
+    }
+
     /// Bytes it holds on the heap.
     pub fn heap_size(&self) -> usize {
         match self {
@@ -163,6 +188,22 @@ mod tests {
             Some(&[0x00, 0xab, 0xff][..])
         );
         assert_eq!(HexText::new("zz").bytes(), None);
+    }
+
+    #[test]
+    fn hex_text_round_trips_through_a_sorted_stream_as_held() {
+        for v in [
+            None,
+            Some(HexText::new("00abff")),
+            Some(HexText::new(" 00ABFF")),
+        ] {
+            let mut buf = Vec::new();
+            HexText::encode(v.as_ref(), &mut crate::spill::Enc(&mut buf));
+            let mut d = crate::spill::Dec(&buf);
+            assert_eq!(HexText::decode(&mut d), Some(v));
+            assert!(d.0.is_empty());
+        }
+        assert_eq!(HexText::decode(&mut crate::spill::Dec(&[9])), None);
     }
 
     #[test]
