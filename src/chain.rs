@@ -80,12 +80,19 @@ pub struct ChainResult {
 pub fn check(digests: &[DigestFile], index: &Index, window: (i64, i64)) -> ChainResult {
     let mut findings = Vec::new();
     let mut missing = Vec::new();
-    // Per (account, region, trail), the digests' ends, to find the one before a missing digest.
-    let mut ends: HashMap<(&str, &str, &str), Vec<i64>> = HashMap::new();
+    // Per chain (organization, account, region, trail), the digests' ends, to find the one
+    // before a missing digest.
+    type Chain<'a> = (Option<&'a str>, &'a str, &'a str, &'a str);
+    let mut ends: HashMap<Chain<'_>, Vec<i64>> = HashMap::new();
     for d in digests {
-        ends.entry((&d.key.base.account, &d.key.region, &d.key.trail))
-            .or_default()
-            .push(d.period().1);
+        ends.entry((
+            d.key.base.org.as_deref(),
+            &d.key.base.account,
+            &d.key.region,
+            &d.key.trail,
+        ))
+        .or_default()
+        .push(d.period().1);
     }
     for v in ends.values_mut() {
         v.sort_unstable();
@@ -186,7 +193,8 @@ pub fn check(digests: &[DigestFile], index: &Index, window: (i64, i64)) -> Chain
                 };
                 let before = ends
                     .get(&(
-                        &d.key.base.account,
+                        d.key.base.org.as_deref(),
+                        &*d.key.base.account,
                         d.key.region.as_str(),
                         d.key.trail.as_str(),
                     ))

@@ -1212,9 +1212,22 @@ fn pair(
             kind.as_str()
         ));
     };
-    let by_name: Vec<usize> = (0..trails.len())
-        .filter(|&i| trails[i].cfg.name == name)
-        .collect();
+    let named = |name: &str| -> Vec<usize> {
+        (0..trails.len())
+            .filter(|&i| trails[i].cfg.name == name)
+            .collect()
+    };
+    // `get-trail-status.NAME.txt`: the name without its extension, when the whole does not
+    // name a trail (trail names may hold dots, so the whole is tried first).
+    let mut by_name = named(name);
+    if by_name.is_empty() {
+        if let Some((stem, _)) = name.rsplit_once('.') {
+            let stripped = named(stem);
+            if !stripped.is_empty() {
+                by_name = stripped;
+            }
+        }
+    }
     match by_name.as_slice() {
         [i] => Ok(*i),
         [] => Err(format!(
@@ -3489,6 +3502,30 @@ mod tests {
             Some("my.trail")
         );
         assert_eq!(trail_name_in_file_name("get-trail-status..json"), None);
+        // Saved as `.txt`: paired by the name without its extension.
+        let mut files = bundle(json!({}), clean_selectors());
+        files.retain(|f| !f.path.contains("status"));
+        files.push(file(
+            "config/get-trail-status.management-events.txt",
+            status(false),
+        ));
+        let a = analyze(&files, None);
+        find(&a.findings, Kind::ConfigNotLogging);
+        // A trail whose name holds a dot keeps it.
+        let dotted = trail(
+            json!({"Name": "audit.v2", "TrailARN": "arn:aws:cloudtrail:us-east-1:111122223333:trail/audit.v2"}),
+        );
+        let a = analyze(
+            &[
+                file(
+                    "config/describe-trails.json",
+                    json!({"trailList": [dotted]}),
+                ),
+                file("config/get-trail-status.audit.v2", status(false)),
+            ],
+            None,
+        );
+        find(&a.findings, Kind::ConfigNotLogging);
     }
 
     #[test]

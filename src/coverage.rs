@@ -108,7 +108,7 @@ pub struct Inputs<'a> {
     pub missing: &'a [MissingDigest],
     /// Events that weaken logging, by the path of the file that holds them.
     pub notable: &'a [NotableAt],
-    pub listed_per_hour: &'a BTreeMap<(String, String, i64), u64>,
+    pub listed_per_hour: &'a crate::verify::ListedPerHour,
     pub config: &'a ConfigAnalysis,
     /// Regions named by public-key exports.
     pub key_regions: &'a BTreeSet<String>,
@@ -578,9 +578,13 @@ pub fn compute(inp: &Inputs<'_>, logs: LogFold) -> Coverage {
             }
         }
         // Cells.
+        let listed_hours = inp
+            .listed_per_hour
+            .get(&region.0)
+            .and_then(|r| r.get(&region.1));
         let listed = |h: i64| {
-            inp.listed_per_hour
-                .get(&(region.0.clone(), region.1.clone(), h))
+            listed_hours
+                .and_then(|hours| hours.get(&h))
                 .copied()
                 .unwrap_or(0)
         };
@@ -925,11 +929,12 @@ fn trail_kms_keys(cfg: &ConfigAnalysis) -> Option<BTreeSet<String>> {
 /// home region), else from the evidence and `--region`.
 fn expected_regions(inp: &Inputs<'_>, agg: &BTreeMap<Region, Agg>) -> BTreeSet<Region> {
     let mut accounts: BTreeSet<String> = agg.keys().map(|(a, _)| a.clone()).collect();
-    // An organization trail always logs the account that owns it (its ARN's): that
-    // account's evidence gone entirely is regions uncovered, not an account never there.
-    // (Member accounts are not listed by any export, so only those with evidence count.)
+    // A trail always logs the account that owns it (its ARN's), an organization trail too:
+    // that account's evidence gone entirely is regions uncovered, not an account never
+    // there. (An organization's member accounts are not listed by any export, so only those
+    // with evidence count.)
     for t in &inp.config.trails {
-        if let (Some(true), Some(owner)) = (t.organization_trail, t.account.as_deref()) {
+        if let Some(owner) = t.account.as_deref() {
             if t.is_logging != Some(false)
                 && (inp.accounts.is_empty() || inp.accounts.iter().any(|a| a == owner))
             {
@@ -944,6 +949,13 @@ fn expected_regions(inp: &Inputs<'_>, agg: &BTreeMap<Region, Agg>) -> BTreeSet<R
     if multi {
         want.extend(evidence_regions.iter().cloned());
         want.extend(inp.key_regions.iter().cloned());
+        // Every trail logs its home region, whatever else is gone.
+        want.extend(
+            trails
+                .iter()
+                .filter(|t| t.is_logging != Some(false))
+                .filter_map(|t| t.home_region.clone()),
+        );
     } else if !trails.is_empty() {
         want.extend(trails.iter().filter_map(|t| t.home_region.clone()));
     } else {

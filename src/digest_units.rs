@@ -6,8 +6,7 @@
 //! the digests whose canonical keys share `AWSLogs/[o-ID/]ACCOUNT/CloudTrail-Digest/REGION/`
 //! (`group_of`). Discovery writes digests and sidecars into streams sorted by canonical key
 //! (so a group's digests come together) and notes any digest that names a previous digest in
-//! another group (a moved or forged file); groups so linked, or of one account and region
-//! under two layouts, form one unit. Each unit is read, its sidecars attached, its
+//! another group (a moved or forged file); groups so linked form one unit. Each unit is read, its sidecars attached, its
 //! signatures verified (`digest.rs`), its links checked (`chain.rs`) and its findings
 //! written; then only a small `digest::Checked` per digest is kept. Memory holds one unit's
 //! digests in full, not every digest of the bundle: a year of hourly digests in every region
@@ -15,7 +14,8 @@
 //!
 //! The results are those of checking every digest at once: each lookup of a unit's
 //! digests (a previous digest by canonical key, the digest naming it, other copies of its
-//! key, the sidecars of its key) stays inside the unit.
+//! key, the sidecars of its key, the chain's other digests: a chain is one organization
+//! layout, account, region and trail) stays inside the unit.
 
 use crate::chain::{self, MissingDigest};
 use crate::digest::{self, Checked, DigestFile, Shared};
@@ -23,7 +23,7 @@ use crate::discover::{attach_sidecars, SidecarAt};
 use crate::findings::Finding;
 use crate::keys::KeyRing;
 use crate::spill::{Cursor, Sorted, Spill, SpillError};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// The chain group of a canonical digest key: `AWSLogs/[o-ID/]ACCOUNT/CloudTrail-Digest/REGION/`
 /// (with its final `/`, so that a group's keys are exactly those starting with it, and groups
@@ -41,19 +41,8 @@ pub fn group_of(canonical: &str) -> &str {
         .unwrap_or(canonical)
 }
 
-/// The account and region of a group, whatever its layout.
-fn account_region(group: &str) -> (&str, &str) {
-    let parts: Vec<&str> = group.split('/').collect();
-    let skip = usize::from(parts.get(1).is_some_and(|s| s.starts_with("o-")));
-    (
-        parts.get(1 + skip).copied().unwrap_or(""),
-        parts.get(3 + skip).copied().unwrap_or(""),
-    )
-}
-
 /// Ranges of `groups` (sorted) to check together: linked groups (a digest naming a previous
-/// digest in the other) and groups of one account and region (`chain::check` finds the digest
-/// before a missing one by account, region and trail) fall in one range.
+/// digest in the other) fall in one range.
 fn units(groups: &[String], links: &BTreeSet<(String, String)>) -> Vec<(usize, usize)> {
     let index = |g: &str| groups.binary_search_by(|x| x.as_str().cmp(g)).ok();
     // reach[i]: the furthest group that group i must be checked with.
@@ -68,11 +57,6 @@ fn units(groups: &[String], links: &BTreeSet<(String, String)>) -> Vec<(usize, u
         if let (Some(a), Some(b)) = (index(a), index(b)) {
             join(a, b);
         }
-    }
-    let mut first_of: BTreeMap<(&str, &str), usize> = BTreeMap::new();
-    for (i, g) in groups.iter().enumerate() {
-        let first = *first_of.entry(account_region(g)).or_insert(i);
-        join(first, i);
     }
     let mut out = Vec::new();
     let mut i = 0;
@@ -189,7 +173,7 @@ mod tests {
     }
 
     #[test]
-    fn linked_groups_and_layouts_of_one_account_and_region_are_one_unit() {
+    fn linked_groups_are_one_unit() {
         let g = |s: &str| s.to_owned();
         let groups = vec![
             g("AWSLogs/1/CloudTrail-Digest/a/"),
@@ -198,15 +182,19 @@ mod tests {
             g("AWSLogs/2/CloudTrail-Digest/a/"),
             g("AWSLogs/o-x/2/CloudTrail-Digest/a/"),
         ];
+        // One account and region under two layouts are two chains, two units.
         assert_eq!(
             units(&groups, &BTreeSet::new()),
-            vec![(0, 0), (1, 1), (2, 2), (3, 4)]
+            vec![(0, 0), (1, 1), (2, 2), (3, 3), (4, 4)]
         );
         // A digest of group 2 naming one of group 0: 0..=2 together.
         let links = BTreeSet::from([(groups[2].clone(), groups[0].clone())]);
-        assert_eq!(units(&groups, &links), vec![(0, 2), (3, 4)]);
+        assert_eq!(units(&groups, &links), vec![(0, 2), (3, 3), (4, 4)]);
         // A link to a group no digest is in changes nothing.
         let links = BTreeSet::from([(groups[1].clone(), g("AWSLogs/9/"))]);
-        assert_eq!(units(&groups, &links), vec![(0, 0), (1, 1), (2, 2), (3, 4)]);
+        assert_eq!(
+            units(&groups, &links),
+            vec![(0, 0), (1, 1), (2, 2), (3, 3), (4, 4)]
+        );
     }
 }

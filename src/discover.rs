@@ -255,6 +255,15 @@ fn need_of(display: &str) -> Need {
     }
 }
 
+/// A file only named like an export, too big for one, is hashed like any other file (by
+/// streaming, so that its manifest entry keeps its SHA-256).
+fn sized(need: Need, size: u64) -> Need {
+    match need {
+        Need::MaybeJson if size > MAX_JSON_FILE => Need::HashOnly("ignored"),
+        need => need,
+    }
+}
+
 /// The result of reading one file. It only passes from a worker to the inventory, so the
 /// size of its largest variant costs nothing kept; boxing a log would cost an allocation
 /// per file.
@@ -589,7 +598,7 @@ fn read_archive(
                 }
                 Event::File { name, size, reader } => {
                     let display = shown(&name);
-                    match need_of(&display) {
+                    match sized(need_of(&display), size) {
                         Need::HashOnly(role) => {
                             let sha = hash_reader(reader).ok();
                             local.push(hash_only(display.into(), role, size, sha));
@@ -666,7 +675,7 @@ fn ingest_path(
     limits: Limits,
     progress: &Progress,
 ) -> Item {
-    let need = need_of(&display);
+    let need = sized(need_of(&display), size);
     let display: Arc<str> = display.into();
     let item = match need {
         Need::HashOnly(role) => hash_only(display, role, size, hash_file(path).ok()),
@@ -1513,6 +1522,12 @@ mod tests {
             Need::Json
         ));
         assert!(matches!(need_of("b/notes.txt"), Need::HashOnly("ignored")));
+        // Too big to be an export: hashed by streaming, its SHA-256 kept in the manifest.
+        assert!(matches!(
+            sized(need_of("b/terraform"), MAX_JSON_FILE + 1),
+            Need::HashOnly("ignored")
+        ));
+        assert!(matches!(sized(need_of("b/terraform"), 10), Need::MaybeJson));
         // Named like an export but not JSON (Terraform variables): only hashed, at info.
         let item = ingest_bytes(
             "b/terraform.tfvars".into(),

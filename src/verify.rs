@@ -41,40 +41,74 @@ pub struct LogStatus {
 pub struct LogCheck<'f> {
     /// Where findings go: one per problem file, so a sorted stream, not a list.
     findings: &'f mut Spill<Finding>,
-    /// Listed by verified digests, per (account, region, hour of the log key): count.
-    pub listed_per_hour: BTreeMap<(String, String, i64), u64>,
+    /// Listed by verified digests, per account, region and hour of the log key: count.
+    pub listed_per_hour: ListedPerHour,
+}
+
+/// Account, then region, then hour: the count of log files verified digests list. Nested, so
+/// that a file adds to its hour without building its names again.
+pub type ListedPerHour = BTreeMap<String, BTreeMap<String, BTreeMap<i64, u64>>>;
+
+fn add_listed(map: &mut ListedPerHour, account: &str, region: &str, hour: i64) {
+    if !map.contains_key(account) {
+        map.insert(account.to_owned(), BTreeMap::new());
+    }
+    let Some(regions) = map.get_mut(account) else {
+        return;
+    };
+    if !regions.contains_key(region) {
+        regions.insert(region.to_owned(), BTreeMap::new());
+    }
+    if let Some(hours) = regions.get_mut(region) {
+        *hours.entry(hour).or_default() += 1;
+    }
 }
 
 /// Per location (the folders before `AWSLogs/`, the organization, the account, and the
 /// region: another trail's digests, written elsewhere, never list this location's files),
 /// where each trail writing there has verified digests. A log file's name does not say which
-/// trail wrote it, so a file unlisted at a time when one of them has no verified digest
-/// (deleted, unverifiable) may be that trail's: only where every trail there is covered was
-/// it not delivered by AWS.
-type Periods<'a> = HashMap<(&'a KeyBase, &'a str), BTreeMap<&'a str, Vec<(i64, i64)>>>;
+/// trail wrote it, so a file unlisted at a time when one of them was writing there (between
+/// its first and last verified digest) but has no verified digest (deleted, unverifiable)
+/// may be that trail's: only where every trail writing then is covered was it not delivered
+/// by AWS. A trail with no verified digest (a junk file named like a digest) or whose
+/// verified digests lie elsewhere in time (a trail of years ago) says nothing of it.
+type Periods<'a> = HashMap<(&'a KeyBase, &'a str), BTreeMap<&'a str, Cover>>;
 
-/// Whether every trail writing at a location is covered at `t` (and there is one).
-fn covered(trails: Option<&BTreeMap<&str, Vec<(i64, i64)>>>, t: i64) -> bool {
-    trails.is_some_and(|ts| {
-        !ts.is_empty()
-            && ts
-                .values()
-                .all(|ps| ps.iter().any(|&(s, e)| s <= t && t < e))
-    })
+/// One trail's verified time at one location.
+#[derive(Default)]
+struct Cover {
+    /// Verified digests' periods and the stops they prove.
+    periods: Vec<(i64, i64)>,
+    /// From its first verified digest's start to its last one's end.
+    span: Option<(i64, i64)>,
+}
+
+/// Whether the trails writing at a location at `t` are all covered then (and there is one).
+fn covered(trails: Option<&BTreeMap<&str, Cover>>, t: i64) -> bool {
+    let mut writing = trails
+        .into_iter()
+        .flat_map(|ts| ts.values())
+        .filter(|c| c.span.is_some_and(|(s, e)| s <= t && t < e))
+        .peekable();
+    writing.peek().is_some() && writing.all(|c| c.periods.iter().any(|&(s, e)| s <= t && t < e))
 }
 
 /// Where verified digests (and stops they prove) cover each location, region and trail.
 fn verified_periods(digests: &[Checked]) -> Periods<'_> {
     let mut periods: Periods<'_> = HashMap::new();
-    for d in digests {
+    for d in digests.iter().filter(|d| d.verified) {
+        let Some(c) = d.signed else { continue };
         let trail = periods
             .entry((&d.chain.base, d.chain.region.as_str()))
             .or_default()
             .entry(d.chain.trail.as_str())
             .or_default();
-        if let (true, Some(c)) = (d.verified, d.signed) {
-            trail.push((c.start, c.end));
-        }
+        trail.periods.push((c.start, c.end));
+        trail.span = Some(
+            trail
+                .span
+                .map_or((c.start, c.end), |(s, e)| (s.min(c.start), e.max(c.end))),
+        );
     }
     // Proven stops: from a verified short final digest (AWS delivers one when logging
     // stops) to its chain's restart. AWS delivers nothing in between, so a file keyed there
@@ -92,12 +126,15 @@ fn verified_periods(digests: &[Checked]) -> Periods<'_> {
             .map(|r| r.start)
             .min();
         if let Some(restart) = restart {
-            periods
+            let trail = periods
                 .entry((&d.chain.base, d.chain.region.as_str()))
                 .or_default()
                 .entry(d.chain.trail.as_str())
-                .or_default()
-                .push((c.end, restart));
+                .or_default();
+            trail.periods.push((c.end, restart));
+            // The restart's digest, if verified, already reaches past the stop; if not,
+            // the stop AWS proved is still this trail's time.
+            trail.span = trail.span.map(|(s, e)| (s, e.max(restart)));
         }
     }
     periods
@@ -125,7 +162,7 @@ pub fn check(
     inp: &Inputs<'_>,
     findings: &mut Spill<Finding>,
     mut each: impl FnMut(&LogItem, LogStatus) -> Result<(), SpillError>,
-) -> Result<BTreeMap<(String, String, i64), u64>, SpillError> {
+) -> Result<ListedPerHour, SpillError> {
     let mut out = LogCheck {
         findings,
         listed_per_hour: BTreeMap::new(),
@@ -200,13 +237,12 @@ fn judge_listed(
             // Per coverage cell: whole hours, also the window's first and last when it
             // starts or ends inside one (as the cell's events are counted).
             if time::hour_overlaps(t, window) {
-                *out.listed_per_hour
-                    .entry((
-                        k.base.account.to_string(),
-                        k.region.to_string(),
-                        time::hour_floor(t),
-                    ))
-                    .or_default() += 1;
+                add_listed(
+                    &mut out.listed_per_hour,
+                    &k.base.account,
+                    &k.region,
+                    time::hour_floor(t),
+                );
             }
         }
         // Judged when delivered in the window, or when it holds events of the window:

@@ -654,14 +654,39 @@ fn two_trails_in_one_bucket_a_deleted_digest_leaves_its_files_unproven_not_injec
         .path
         .with_file_name("111122223333_CloudTrail_us-east-1_20250301T0105Z_plantedplanted0.json.gz");
     std::fs::copy(&first.logs_of("us-east-1")[0].path, &planted).unwrap();
+    let planted_is_high = |r: &Value| {
+        findings_of(r, "log_unreferenced").iter().any(|f| {
+            f["severity"] == "high"
+                && f["path"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with("plantedplanted0.json.gz")
+        })
+    };
     let (_, r) = run(&second, &[]);
-    assert!(findings_of(&r, "log_unreferenced")
-        .iter()
-        .any(|f| f["severity"] == "high"
-            && f["path"]
-                .as_str()
-                .unwrap()
-                .ends_with("plantedplanted0.json.gz")));
+    assert!(planted_is_high(&r));
+    // A junk file named like a digest of a trail that never wrote here (no verified digest)
+    // says nothing of which trail wrote there: the planted file is still injected.
+    let digest_dir = first.digests_of("us-east-1")[0]
+        .path
+        .parent()
+        .unwrap()
+        .to_owned();
+    let ghost = digest_dir.join(
+        "../../../2020/01/01/111122223333_CloudTrail-Digest_us-east-1_ghost_us-east-1_20200101T000000Z.json.gz",
+    );
+    std::fs::create_dir_all(ghost.parent().unwrap()).unwrap();
+    std::fs::write(&ghost, b"not a digest").unwrap();
+    let (_, r) = run(&second, &[]);
+    assert_eq!(
+        r["summary"]["digests_unreadable"], 1,
+        "the junk file is read as a digest"
+    );
+    assert!(
+        planted_is_high(&r),
+        "{:?}",
+        findings_of(&r, "log_unreferenced")
+    );
 }
 
 #[test]
@@ -678,6 +703,28 @@ fn a_key_prefix_holding_a_folder_named_awslogs_is_the_trails_own() {
         let (code, r) = run(&w, &[]);
         assert_verified(code, &r);
     }
+}
+
+#[test]
+fn a_trails_own_account_with_no_evidence_at_all_is_uncovered() {
+    // The whole bucket copy is missing: configuration and keys remain. The trail logs its
+    // own account (its ARN's) and at least its home region, so those are uncovered, not
+    // "no account at all".
+    let d = tempfile::tempdir().unwrap();
+    let w = Bundle::new("111122223333", "audit", "us-east-1")
+        .regions(&["us-east-1", "eu-west-1"])
+        .window(ts("2025-03-01T00:00:00Z"), 3)
+        .write(d.path());
+    std::fs::remove_dir_all(d.path().join("bucket")).unwrap();
+    let (code, r) = run(&w, &[]);
+    assert_eq!(code, 1);
+    let uncovered = findings_of(&r, "region_uncovered");
+    assert!(
+        uncovered
+            .iter()
+            .any(|f| f["account"] == "111122223333" && f["region"] == "us-east-1"),
+        "{uncovered:?}"
+    );
 }
 
 #[test]
