@@ -932,9 +932,22 @@ fn expected_regions(inp: &Inputs<'_>, agg: &BTreeMap<Region, Agg>) -> BTreeSet<R
     // A trail always logs the account that owns it (its ARN's), an organization trail too:
     // that account's evidence gone entirely is regions uncovered, not an account never
     // there. (An organization's member accounts are not listed by any export, so only those
-    // with evidence count.)
+    // with evidence count.) An account trail that writes to a bucket this bundle holds no
+    // digest from is another bucket's business (an export of another account beside this
+    // one), unless the bundle holds no digest at all.
+    let evidence_buckets: BTreeSet<&str> = inp
+        .digests
+        .iter()
+        .filter_map(|d| d.location.as_deref())
+        .map(|l| l.bucket.as_str())
+        .collect();
     for t in &inp.config.trails {
-        if let Some(owner) = t.account.as_deref() {
+        let here = t.organization_trail == Some(true)
+            || evidence_buckets.is_empty()
+            || t.bucket
+                .as_deref()
+                .is_none_or(|b| evidence_buckets.contains(b));
+        if let (true, Some(owner)) = (here, t.account.as_deref()) {
             if t.is_logging != Some(false)
                 && (inp.accounts.is_empty() || inp.accounts.iter().any(|a| a == owner))
             {

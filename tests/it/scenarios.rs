@@ -715,6 +715,25 @@ fn a_trails_own_account_with_no_evidence_at_all_is_uncovered() {
         .regions(&["us-east-1", "eu-west-1"])
         .window(ts("2025-03-01T00:00:00Z"), 3)
         .write(d.path());
+    // Beside it, the export of another account's trail writing to another bucket: that
+    // bucket is not in the bundle, so its account is no gap here.
+    let other = serde_json::json!({"trailList": [{
+        "Name": "other", "S3BucketName": "other-bucket", "IsMultiRegionTrail": true,
+        "HomeRegion": "us-east-1", "LogFileValidationEnabled": true,
+        "TrailARN": "arn:aws:cloudtrail:us-east-1:999988887777:trail/other",
+        "IncludeGlobalServiceEvents": true, "IsOrganizationTrail": false
+    }]});
+    std::fs::write(
+        d.path().join("config/describe-trails.999988887777.json"),
+        other.to_string(),
+    )
+    .unwrap();
+    let (_, r) = run(&w, &[]);
+    assert!(
+        findings_of(&r, "region_uncovered").is_empty(),
+        "{:?}",
+        findings_of(&r, "region_uncovered")
+    );
     std::fs::remove_dir_all(d.path().join("bucket")).unwrap();
     let (code, r) = run(&w, &[]);
     assert_eq!(code, 1);
