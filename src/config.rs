@@ -3401,39 +3401,20 @@ mod tests {
 
     #[test]
     fn exports_that_disagree_are_judged_on_the_weaker_value_whichever_sorts_first() {
-        // get-trail says validation is off and the trail single-region; describe-trails (read
-        // first) says otherwise. An auditor cannot pass it: false is judged, from get-trail.
-        for (a_name, b_name) in [
-            ("describe-trails.json", "get-trail.management-events.json"),
-            ("get-trail.management-events.json", "describe-trails.json"),
-        ] {
-            let weak = json!({"LogFileValidationEnabled": false, "IsMultiRegionTrail": false});
-            let doc = |name: &str, over: Value| {
-                if name.starts_with("describe") {
-                    file(
-                        &format!("config/{name}"),
-                        json!({"trailList": [trail(over)]}),
-                    )
-                } else {
-                    file(&format!("config/{name}"), json!({"Trail": trail(over)}))
-                }
-            };
+        // One export says validation is off and the trail single-region, the other says
+        // otherwise. describe-trails is read first; whichever holds `false`, it is judged,
+        // from that file: an auditor cannot pass the trail.
+        let weak = json!({"LogFileValidationEnabled": false, "IsMultiRegionTrail": false});
+        for weak_in_describe in [true, false] {
+            let over = |weak_here: bool| if weak_here { weak.clone() } else { json!({}) };
             let files = vec![
-                doc(
-                    a_name,
-                    if a_name.starts_with("get-trail") {
-                        weak.clone()
-                    } else {
-                        json!({})
-                    },
+                file(
+                    "config/describe-trails.json",
+                    json!({"trailList": [trail(over(weak_in_describe))]}),
                 ),
-                doc(
-                    b_name,
-                    if b_name.starts_with("get-trail") {
-                        weak.clone()
-                    } else {
-                        json!({})
-                    },
+                file(
+                    "config/get-trail.management-events.json",
+                    json!({"Trail": trail(over(!weak_in_describe))}),
                 ),
                 file(
                     "config/get-trail-status.management-events.json",
@@ -3446,13 +3427,14 @@ mod tests {
             ];
             let a = analyze(&files, None);
             let f = find(&a.findings, Kind::ConfigLogValidationDisabled);
-            assert_eq!(
-                f.path.as_deref(),
-                Some("config/get-trail.management-events.json"),
-                "{f:?}"
-            );
+            let weak_file = if weak_in_describe {
+                "config/describe-trails.json"
+            } else {
+                "config/get-trail.management-events.json"
+            };
+            assert_eq!(f.path.as_deref(), Some(weak_file), "{f:?}");
             find(&a.findings, Kind::ConfigNotMultiRegion);
-            assert!(a.trails[0].log_validation == Some(false));
+            assert_eq!(a.trails[0].log_validation, Some(false));
         }
     }
 
