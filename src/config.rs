@@ -173,6 +173,8 @@ pub struct TrailConfig {
     /// When logging was last started and stopped (get-trail-status).
     pub start_logging: Option<i64>,
     pub stop_logging: Option<i64>,
+    /// The get-trail-status export those come from.
+    pub status_file: Option<String>,
     /// Always `Some` for a trail `analyze` returns (`Unknown` without a selector export).
     pub management_events: Option<ManagementEvents>,
 }
@@ -1432,6 +1434,7 @@ pub fn analyze(files: &[ConfigFile], trail_filter: Option<&str>) -> ConfigAnalys
             t.cfg.latest_digest_delivery = st.latest_digest_delivery;
             t.cfg.start_logging = st.start_logging;
             t.cfg.stop_logging = st.stop_logging;
+            t.cfg.status_file = Some(st.path.clone());
         }
         if t.cfg.is_logging.is_none() {
             if let Some(v) = t.enable_logging {

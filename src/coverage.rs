@@ -742,6 +742,51 @@ pub fn compute(inp: &Inputs<'_>, logs: LogFold) -> Coverage {
                 .evidence(ev),
         );
     }
+    // A stop the trail status records (`StopLoggingTime`) and AWS's final digests prove,
+    // whose StopLogging record is in no log file of the bundle (the file holding it deleted,
+    // or never copied): the stop is still an event that weakened logging, though who did it
+    // and from where are gone with the record.
+    for t in &inp.config.trails {
+        let Some(at) = t.stop_logging else { continue };
+        if !(at >= w0 && at < w1) {
+            continue;
+        }
+        let recorded = stops
+            .iter()
+            .any(|(s, _)| (s.time - at).abs() <= 5 * time::MINUTE);
+        let proven = final_ends.iter().any(|((account, _), end)| {
+            t.account.as_deref().is_none_or(|a| a == account) && *end >= at && *end <= at + 2 * HOUR
+        });
+        if recorded || !proven {
+            continue;
+        }
+        let facts = crate::findings::EventFacts {
+            event_name: "StopLogging".into(),
+            event_time: time::fmt(at),
+            ..Default::default()
+        };
+        let status = t.status_file.as_deref().unwrap_or("get-trail-status");
+        let ev = Evidence::file(status)
+            .detail(format!(
+                "StopLoggingTime of trail {}: {}",
+                t.name,
+                time::fmt(at)
+            ))
+            .detail("AWS's final digests end within two hours after it: the stop is proven")
+            .detail("no StopLogging record near that time is in the bundle's log files");
+        cov.findings.push(
+            Finding::new(Kind::LoggingTamperingEvent)
+                .scope(t.account.as_deref(), t.home_region.as_deref(), Some(&t.name))
+                .path(status)
+                .period(at, at + 1)
+                .event(facts)
+                .message(format!(
+                    "StopLogging at {} (the trail status's StopLoggingTime, proven by AWS's final digests): the trail stopped recording; no StopLogging record in the bundle shows by whom or from where (the log file that held it may be missing)",
+                    time::fmt(at)
+                ))
+                .evidence(ev),
+        );
+    }
     // Name the StopLogging/StartLogging that explain each stopped gap.
     for (gi, _account, _) in &stopped_gaps {
         let Some(g) = gaps.get_mut(*gi) else { continue };

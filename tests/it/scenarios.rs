@@ -469,6 +469,40 @@ fn stop_proven_by_the_trail_status_when_its_log_file_and_final_digest_are_gone()
             .any(|(c, s, e)| c == "unverified" && s == &iso(last.start) && e == &iso(stop)),
         "{gaps:?}"
     );
+    // The stop itself is still a tampering event: the status says when, us-east-1's final
+    // digest proves it; who did it went with the deleted record.
+    let events = findings_of(&r, "logging_tampering_event");
+    assert_eq!(events.len(), 1, "{events:?}");
+    let e = events[0];
+    assert_eq!(
+        (
+            e["event_name"].as_str(),
+            e["event_time"].as_str(),
+            e["severity"].as_str()
+        ),
+        (Some("StopLogging"), Some(iso(stop).as_str()), Some("high"))
+    );
+    assert!(
+        e["path"].as_str().unwrap().contains("get-trail-status"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_status_stop_that_no_final_digest_proves_is_no_tampering_event() {
+    // The status export alone says logging stopped inside the window, while the digests
+    // run on unbroken: nothing proves a stop, so there is no event to report (the status
+    // is still `config_not_logging`).
+    let d = tempfile::tempdir().unwrap();
+    let w = two_regions().write(d.path());
+    let status = d.path().join("config/get-trail-status.audit.json");
+    let mut v: Value = serde_json::from_slice(&std::fs::read(&status).unwrap()).unwrap();
+    v["IsLogging"] = false.into();
+    v["StopLoggingTime"] = "2025-03-01T03:00:00Z".into();
+    std::fs::write(&status, v.to_string()).unwrap();
+    let (_, r) = run(&w, &[]);
+    assert_eq!(findings_of(&r, "config_not_logging").len(), 1);
+    assert!(findings_of(&r, "logging_tampering_event").is_empty());
 }
 
 #[test]
@@ -525,7 +559,12 @@ fn chain_restart_without_stop_event_is_still_logging_stopped_but_says_so() {
             .as_str()
             .unwrap()
             .contains("no StopLogging event")));
-    assert!(findings_of(&r, "logging_tampering_event").is_empty());
+    // The status's StopLoggingTime, proven by the final digests, is the one event: by whom
+    // is unknown.
+    let events = findings_of(&r, "logging_tampering_event");
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["event_time"], "2025-03-01T02:20:00Z");
+    assert!(events[0]["principal"].is_null());
 }
 
 #[test]
