@@ -1,7 +1,8 @@
 //! Digest chains: linking each hourly digest to the one before it.
 //!
-//! A chain is every digest of one (account, region, trail), newest first, joined by
-//! `previousDigestS3Object`. Input: every digest, already read by `digest.rs`. This module
+//! A chain is every digest of one (organization layout, account, region, trail), newest
+//! first, joined by `previousDigestS3Object`. Input: the digests of one unit of chains
+//! (`digest_units.rs`), already read by `digest.rs`. This module
 //! first tells `digest.rs` which signature the *next* digest carries for each digest (the
 //! fallback when a sidecar is missing), then checks every link.
 //!
