@@ -389,8 +389,7 @@ impl Checked {
     }
 
     pub fn file_name(&self) -> &str {
-        let c = self.canonical();
-        c.rsplit('/').next().unwrap_or(c)
+        s3key::last_segment(self.canonical())
     }
 
     pub fn readable(&self) -> bool {

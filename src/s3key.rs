@@ -72,7 +72,7 @@ pub struct DigestKey {
 }
 
 /// The last segment of a `/`-separated key.
-fn last_segment(key: &str) -> &str {
+pub fn last_segment(key: &str) -> &str {
     key.rsplit('/').next().unwrap_or(key)
 }
 
