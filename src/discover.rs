@@ -334,7 +334,7 @@ pub fn discover(
             inv.absorb(ingest_path(
                 label.clone(),
                 root,
-                meta.len(),
+                Some(meta.len()),
                 limits,
                 progress,
             ));
@@ -406,7 +406,8 @@ enum Work {
     Path {
         display: String,
         path: PathBuf,
-        size: u64,
+        /// Known only when a progress bar wants the total ahead of the reading.
+        size: Option<u64>,
     },
     /// An archive entry, already read by the archive's reader thread.
     Bytes {
@@ -546,8 +547,12 @@ fn read_folder(
                 ));
                 continue;
             }
-            let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
-            progress.add_total(size);
+            // A file's size costs a system call; the worker learns it from the open file
+            // unless a progress bar needs the total now.
+            let size = progress
+                .shown()
+                .then(|| entry.metadata().map_or(0, |m| m.len()));
+            progress.add_total(size.unwrap_or(0));
             batch.push(Work::Path {
                 display,
                 path: entry.into_path(),
@@ -671,22 +676,35 @@ fn read_archive(
 fn ingest_path(
     display: String,
     path: &Path,
-    size: u64,
+    size: Option<u64>,
     limits: Limits,
     progress: &Progress,
 ) -> Item {
+    let opened = std::fs::File::open(path);
+    let size = size.unwrap_or_else(|| {
+        opened
+            .as_ref()
+            .ok()
+            .and_then(|f| f.metadata().ok())
+            .map_or(0, |m| m.len())
+    });
+    let hash =
+        |opened: std::io::Result<std::fs::File>| opened.and_then(|mut f| hash_reader(&mut f)).ok();
     let need = sized(need_of(&display), size);
     let display: Arc<str> = display.into();
     let item = match need {
-        Need::HashOnly(role) => hash_only(display, role, size, hash_file(path).ok()),
-        Need::OsMetadata => os_metadata(display, size, hash_file(path).ok()),
+        Need::HashOnly(role) => hash_only(display, role, size, hash(opened)),
+        Need::OsMetadata => os_metadata(display, size, hash(opened)),
         need => {
             let cap = match need {
                 Need::Json | Need::MaybeJson | Need::Pem | Need::Sidecar(_) => MAX_JSON_FILE,
                 // A compressed file larger than its inflate limit cannot be a real one.
                 _ => limits.max_inflate,
             };
-            match read_limited(path, cap) {
+            let read = opened
+                .map_err(|e| format!("cannot open: {e}"))
+                .and_then(|mut f| read_capped_sized(&mut f, cap, size));
+            match read {
                 Ok(bytes) => {
                     progress.advance(size);
                     return ingest_bytes(display, need, bytes, size, limits, progress);

@@ -29,6 +29,11 @@ impl Progress {
         }
     }
 
+    /// Whether a bar is drawn: only then are totals worth gathering ahead of the reading.
+    pub fn shown(&self) -> bool {
+        !self.bar.is_hidden()
+    }
+
     pub fn add_total(&self, bytes: u64) {
         self.bar.inc_length(bytes);
     }

@@ -14,6 +14,8 @@
 //! corners that are not CloudTrail either way: a record (or the document) written as a
 //! JSON array instead of an object, and invalid UTF-8 inside an ignored string.
 
+mod skim;
+
 use super::Record;
 use std::borrow::Cow;
 use std::fmt;
@@ -439,6 +441,30 @@ impl<'a> Scanner<'a> {
 
     /// Step over one value of any kind, checking it fully, without recursion.
     fn skip_value(&mut self) -> Result<()> {
+        if matches!(self.peek(), Some(b'{' | b'[')) {
+            let text = self.text;
+            let scalar = |at: usize| {
+                let mut s = Scanner::new(text);
+                s.pos = at;
+                let checked = match s.peek() {
+                    Some(b't') => s.literal(b"true"),
+                    Some(b'f') => s.literal(b"false"),
+                    Some(b'n') => s.literal(b"null"),
+                    Some(b'-' | b'0'..=b'9') => s.number(),
+                    _ => return None,
+                };
+                checked.ok().map(|()| s.pos)
+            };
+            if let Some(end) = skim::container(self.b, self.pos, scalar) {
+                self.pos = end;
+                return Ok(());
+            }
+        }
+        self.skip_value_exactly()
+    }
+
+    /// `skip_value` one byte at a time: the reference, and the way for what `skim` leaves.
+    fn skip_value_exactly(&mut self) -> Result<()> {
         self.stack.clear();
         loop {
             // A value starts here.
@@ -617,4 +643,146 @@ fn unescape(raw: &str) -> Option<String> {
 
 fn hex4(s: &str) -> Option<u32> {
     u32::from_str_radix(s.get(..4)?, 16).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A random JSON value, mostly in CloudTrail's compact shape, sometimes not.
+    fn value(out: &mut Vec<u8>, depth: u32, rand: &mut impl FnMut(usize) -> usize) {
+        const WORDS: [&[u8]; 8] = [
+            b"true",
+            b"false",
+            b"null",
+            b"0",
+            b"-12.5e+3",
+            b"1234567",
+            b"3.25",
+            b"-0",
+        ];
+        let pick = if depth > 5 { rand(3) } else { rand(8) };
+        match pick {
+            0 => out.extend_from_slice(WORDS[rand(WORDS.len())]),
+            1 | 2 => {
+                out.push(b'"');
+                for _ in 0..[0, 3, 20, 70, 140][rand(5)] {
+                    out.push(b"abcdefghij:,{}[] /\xc3\xa9"[rand(18)]);
+                }
+                // A stray é's second byte is fixed up below; keep UTF-8 valid.
+                if out.last().is_some_and(|&c| c == 0xc3) {
+                    out.push(0xa9);
+                }
+                if rand(20) == 0 {
+                    out.extend_from_slice(b"\\\"q\\u00e9");
+                }
+                out.push(b'"');
+            }
+            3..=5 => {
+                out.push(b'{');
+                for n in 0..rand(6) {
+                    if n > 0 {
+                        out.push(b',');
+                    }
+                    out.extend_from_slice(format!("\"k{}\"", rand(100)).as_bytes());
+                    out.extend_from_slice(if rand(30) == 0 { b" : " } else { b":" });
+                    value(out, depth + 1, rand);
+                }
+                out.push(b'}');
+            }
+            _ => {
+                out.push(b'[');
+                for n in 0..rand(5) {
+                    if n > 0 {
+                        out.push(b',');
+                    }
+                    value(out, depth + 1, rand);
+                }
+                out.push(b']');
+            }
+        }
+    }
+
+    fn outcome(s: &mut Scanner<'_>, exact: bool) -> std::result::Result<usize, String> {
+        let r = if exact {
+            s.skip_value_exactly()
+        } else {
+            s.skip_value()
+        };
+        r.map(|()| s.pos).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn skims_exactly_as_the_scanner_steps() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rand = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        const ALPHABET: &[u8] = b"{}[]\":,0123456789-+.eEtfnrul\\/abx \n\t\x01";
+        let (mut skimmed, mut compared) = (0, 0);
+        for round in 0..40_000 {
+            let mut doc = Vec::new();
+            // Some context before, so that blocks start at every offset.
+            doc.extend(std::iter::repeat_n(b'x', rand(70)));
+            let start = doc.len();
+            value(&mut doc, 0, &mut rand);
+            doc.extend_from_slice([&b",\"z\":1}"[..], b"]", b"", b"}  "][rand(4)]);
+            if round % 2 == 1 {
+                for _ in 0..1 + rand(3) {
+                    if doc.len() <= start {
+                        break;
+                    }
+                    let at = start + rand(doc.len() - start);
+                    match rand(3) {
+                        0 => doc[at] = ALPHABET[rand(ALPHABET.len())],
+                        1 => {
+                            doc.remove(at);
+                        }
+                        _ => doc.insert(at, ALPHABET[rand(ALPHABET.len())]),
+                    }
+                }
+            }
+            let Ok(text) = std::str::from_utf8(&doc) else {
+                continue;
+            };
+            let at_start = |text| {
+                let mut s = Scanner::new(text);
+                s.pos = start;
+                s
+            };
+            let fast = outcome(&mut at_start(text), false);
+            let exact = outcome(&mut at_start(text), true);
+            assert_eq!(fast, exact, "{text:?} from {start}");
+            compared += 1;
+            if skim::container(&doc, start, |_| None).is_some() {
+                skimmed += 1;
+            }
+        }
+        // The fast path did take a good share (values without scalars, above).
+        assert!(compared > 30_000 && skimmed > 5_000, "{compared} {skimmed}");
+    }
+
+    #[test]
+    fn deep_nesting_is_left_to_the_exact_scanner() {
+        for depth in [63, 64, 65, 200] {
+            for (open, close) in [("[", "]"), ("{\"a\":", "}")] {
+                let inner = format!("{}1{}", open.repeat(depth), close.repeat(depth));
+                for text in [
+                    format!("{inner},"),
+                    format!("{inner}]"),
+                    inner.replace('1', ""),
+                ] {
+                    let run = |exact| outcome(&mut Scanner::new(&text), exact);
+                    assert_eq!(run(false), run(true), "{depth} {text}");
+                }
+                let good = format!("{inner},");
+                let skimmed = skim::container(good.as_bytes(), 0, |at| Some(at + 1));
+                // Up to 64 open containers are tracked; deeper is the exact scanner's.
+                assert_eq!(skimmed.is_some(), depth <= 64, "{depth} {open}");
+            }
+        }
+    }
 }
