@@ -127,68 +127,48 @@ struct Scanner<'a> {
     pos: usize,
     /// Containers open inside a skipped value: `true` for an object.
     stack: Vec<bool>,
+    /// `string_stops` of the 64-byte block at `block_at` (blocks lie at multiples of 64
+    /// from the text's start), kept: a record's strings are short, several to a block,
+    /// and each takes its end from this mask.
+    block_at: usize,
+    block_stops: u64,
 }
 
-/// Bytes looked at per step of a string scan. Four in five CloudTrail strings are
-/// shorter, so the scan's loop rarely goes round (a mispredicted exit costs more than
-/// the wider compare).
-const WINDOW: usize = 32;
-
-/// Index of the first byte of `w` that ends a run of plain string content (`"`, `\`
-/// or a control character), or `WINDOW` if none does.
+/// Bit `i` set where byte `i` of the block ends a run of plain string content: `"`, `\\`
+/// or a control character.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn first_stop(w: &[u8; WINDOW]) -> usize {
+fn string_stops(block: &[u8; 64]) -> u64 {
     use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128,
+        _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128,
         _mm_set1_epi8,
     };
-    // SSE2 is part of x86_64 itself, so this needs no CPU check: sixteen bytes take a
-    // handful of instructions, a quarter of the portable version's work.
-    let stops = |v: __m128i| {
-        // SAFETY: SSE2 is always present on x86_64; no memory is accessed.
-        unsafe {
+    let mut mask = 0u64;
+    for (n, sixteen) in block.chunks_exact(16).enumerate() {
+        // SAFETY: SSE2 is part of x86_64 itself (no CPU check needed), and
+        // `chunks_exact` gives exactly 16 readable bytes to load.
+        let bits = unsafe {
+            let v = _mm_loadu_si128(sixteen.as_ptr().cast());
             let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
             let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
             // v <= 0x1f, unsigned: min(v, 0x1f) == v.
             let control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
-            _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control)) as u32
-        }
-    };
-    let mut mask = 0u64;
-    for (n, sixteen) in w.chunks_exact(16).enumerate() {
-        // SAFETY: `chunks_exact` gives exactly 16 readable bytes to load.
-        let v = unsafe { _mm_loadu_si128(sixteen.as_ptr().cast()) };
-        mask |= u64::from(stops(v)) << (16 * n);
+            _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control)) as u16
+        };
+        mask |= u64::from(bits) << (16 * n);
     }
-    (mask.trailing_zeros() as usize).min(WINDOW)
+    mask
 }
 
-/// Portable version of the above: SWAR on 64-bit words.
+/// Portable version of the above.
 #[cfg(not(target_arch = "x86_64"))]
 #[inline(always)]
-fn first_stop(w: &[u8; WINDOW]) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    // The lowest set high bit marks the first stop exactly (higher ones may be false
-    // alarms from the subtraction's borrow, and are never looked at).
-    let stops = |w: u64| {
-        let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
-        zero(w ^ (ONES * u64::from(b'"')))
-            | zero(w ^ (ONES * u64::from(b'\\')))
-            | (w.wrapping_sub(ONES * 0x20) & !w & HIGHS)
-    };
-    let mut at = 0;
-    for word in w.chunks_exact(8) {
-        let m = word
-            .try_into()
-            .map_or(0, |a: [u8; 8]| stops(u64::from_le_bytes(a)));
-        if m != 0 {
-            return at + (m.trailing_zeros() / 8) as usize;
-        }
-        at += 8;
-    }
-    WINDOW
+fn string_stops(block: &[u8; 64]) -> u64 {
+    block
+        .iter()
+        .enumerate()
+        .filter(|(_, &c)| c == b'"' || c == b'\\' || c < 0x20)
+        .fold(0, |m, (i, _)| m | 1 << i)
 }
 
 impl<'a> Scanner<'a> {
@@ -198,7 +178,32 @@ impl<'a> Scanner<'a> {
             b: text.as_bytes(),
             pos: 0,
             stack: Vec::new(),
+            block_at: usize::MAX,
+            block_stops: 0,
         }
+    }
+
+    /// The string stops at and after `i` in its block, as bits from bit 0 for `i`.
+    #[inline(always)]
+    fn stops_from(&mut self, i: usize) -> u64 {
+        let base = i & !63;
+        if base != self.block_at {
+            self.block_at = base;
+            self.block_stops = match self.b.get(base..base + 64) {
+                Some(full) => <&[u8; 64]>::try_from(full).map_or(u64::MAX, string_stops),
+                None => {
+                    // Past the text's end, zeros: control bytes, so stops, where
+                    // `string_end` finds no byte and reports the end of the text.
+                    let mut padded = [0u8; 64];
+                    let tail = self.b.get(base..).unwrap_or_default();
+                    if let Some(head) = padded.get_mut(..tail.len()) {
+                        head.copy_from_slice(tail);
+                    }
+                    string_stops(&padded)
+                }
+            };
+        }
+        self.block_stops >> (i - base)
     }
 
     fn error(&self, what: &'static str) -> Error {
@@ -336,16 +341,14 @@ impl<'a> Scanner<'a> {
         let mut i = self.pos;
         let mut escaped = false;
         loop {
-            // A window at a time through plain content.
-            while let Some(w) = b
-                .get(i..i + WINDOW)
-                .and_then(|c| <&[u8; WINDOW]>::try_from(c).ok())
-            {
-                let k = first_stop(w);
-                i += k;
-                if k < WINDOW {
+            // Through plain content to the next stop, a block's mask at a time.
+            loop {
+                let stops = self.stops_from(i);
+                if stops != 0 {
+                    i += stops.trailing_zeros() as usize;
                     break;
                 }
+                i = (i | 63) + 1;
             }
             match b.get(i) {
                 Some(b'"') => {
