@@ -157,20 +157,20 @@ pub fn classify(path: &str) -> KeyShape {
 /// Where the canonical key (`AWSLogs/...`) starts in an S3 object key, if it has one: the
 /// last segment that is exactly `AWSLogs`.
 pub fn canonical_at(s3_object: &str) -> Option<usize> {
-    // The last segment that is exactly `AWSLogs`, searched from the end: this runs for
-    // every comparison when log records are sorted, so no split into segments.
-    const SEG: &str = "AWSLogs";
+    // Segment by segment from the end: this runs for every comparison when log records
+    // are sorted, so no split into a list and no substring search (whose set-up alone
+    // cost more than this walk over a key's last few segments).
+    const SEG: &[u8] = b"AWSLogs";
     let b = s3_object.as_bytes();
-    let mut end = s3_object.len();
-    while let Some(i) = s3_object.get(..end).and_then(|h| h.rfind(SEG)) {
-        let starts = i == 0 || b.get(i - 1) == Some(&b'/');
-        let ends = matches!(b.get(i + SEG.len()), None | Some(b'/'));
-        if starts && ends {
-            return Some(i);
+    let mut end = b.len();
+    loop {
+        let head = b.get(..end)?;
+        let start = head.iter().rposition(|&c| c == b'/').map_or(0, |i| i + 1);
+        if head.get(start..) == Some(SEG) {
+            return Some(start);
         }
-        end = i;
+        end = start.checked_sub(1)?;
     }
-    None
 }
 
 /// `canonical_at` as a compact offset, for records that keep where their key starts.
