@@ -421,6 +421,12 @@ pub fn compute(inp: &Inputs<'_>, logs: LogFold) -> Coverage {
             _ => list.push((m.start, m.end, Class::Missing)),
         }
     }
+    // Logging began at a chain's start: a start at most two hours before it (a chain's
+    // first digest begins at the start, give or take the hour of delivery) or within five
+    // minutes after.
+    let started_near = |r: &Region, start: i64| {
+        !between(&events.starts, r, start - 2 * HOUR, start + 5 * 60).is_empty()
+    };
     for d in inp.digests {
         let Some(c) = d.signed else { continue };
         // A backfill digest stands alone by design: it is no restart of the hourly chain.
@@ -451,9 +457,16 @@ pub fn compute(inp: &Inputs<'_>, logs: LogFold) -> Coverage {
                 // gone too (never a stop: deleting more must not read milder).
                 list.push((stop, c.start, Class::Stopped));
                 proven_stops.entry(r).or_default().push((stop, c.start));
-            } else {
+            } else if before.is_some() || started_near(&r, c.start) {
+                // A chain ended and a new one began: logging was stopped and started.
+                // With no earlier end, the chain's start is a restart only where a
+                // StartLogging (or the status's StartLoggingTime) says logging began then.
                 list.push((from, c.start, Class::Stopped));
             }
+            // Else the bundle simply holds nothing before this chain's first digest (the
+            // copy, or validation, begins there): no interval, so that time is
+            // `no_evidence`, or `unverified` where log files arrived, as after a chain's
+            // last digest.
         }
     }
     // A region whose chain ends for good at a proven stop, while a restart after it is known

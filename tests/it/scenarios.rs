@@ -1588,3 +1588,63 @@ fn window_before_a_chains_first_digest_is_uncovered_not_stopped() {
         kinds_above_info(&r)
     );
 }
+
+#[test]
+fn hours_before_a_chains_first_digest_with_no_start_recorded_are_no_evidence() {
+    // The bundle begins with a chain's first digest (previous fields null), logging on for
+    // a month by the trail status and no StartLogging: a window reaching back before it
+    // shows hours with no evidence, not a stop (no chain ended, nothing says logging began),
+    // as the hours after a chain's last digest are.
+    let d = tempfile::tempdir().unwrap();
+    let w = two_regions().write(d.path());
+    assert!(w.digests_of("us-east-1")[0].chain_start);
+    let (code, r, _) = verify_json(
+        &w.root,
+        &["--start", "2025-02-28T22:00:00Z", "--end", &w.end_iso()],
+    );
+    let gaps = findings_of(&r, "coverage_gap");
+    assert_eq!(gaps.len(), 2, "{gaps:?}");
+    for g in &gaps {
+        assert_eq!(
+            (g["cause"].as_str(), g["start"].as_str(), g["end"].as_str()),
+            (
+                Some("no_evidence"),
+                Some("2025-02-28T22:00:00Z"),
+                Some("2025-03-01T00:00:00Z")
+            ),
+            "{g}"
+        );
+    }
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn hours_before_a_chain_that_logging_started_are_a_stop_even_without_the_earlier_chain() {
+    // Stopped at 02:20, started at 05:05; the copy keeps nothing from before the restart.
+    // The StartLogging record and the status's StartLoggingTime say logging began where the
+    // chain starts: the window's hours before it are a stop.
+    let d = tempfile::tempdir().unwrap();
+    let restart = ts("2025-03-01T05:05:00Z");
+    let w = two_regions()
+        .stop_logging(ts("2025-03-01T02:20:00Z"), Some(restart))
+        .write(d.path());
+    for region in ["us-east-1", "eu-central-1"] {
+        for dg in w.digests_of(region).iter().filter(|dg| dg.start < restart) {
+            std::fs::remove_file(&dg.path).unwrap();
+            std::fs::remove_file(dg.sidecar.as_ref().unwrap()).unwrap();
+        }
+        for log in w.logs_of(region).iter().filter(|l| l.delivered < restart) {
+            std::fs::remove_file(&log.path).unwrap();
+        }
+    }
+    let (_, r, _) = verify_json(
+        &w.root,
+        &["--start", "2025-03-01T03:00:00Z", "--end", &w.end_iso()],
+    );
+    let gaps = findings_of(&r, "coverage_gap");
+    assert_eq!(gaps.len(), 2, "{gaps:?}");
+    for g in &gaps {
+        assert_eq!(g["cause"], "logging_stopped", "{g}");
+        assert_eq!(g["start"], "2025-03-01T03:00:00Z", "{g}");
+    }
+}
