@@ -239,7 +239,7 @@ pub(super) fn container(
                     depth += 1;
                 }
                 POP => {
-                    depth -= 1;
+                    depth = depth.checked_sub(1)?;
                     if depth == 0 {
                         // The value ends here: no stop may come before it.
                         let upto = u64::MAX >> (63 - i);
