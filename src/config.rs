@@ -255,6 +255,8 @@ pub struct TrailDigests {
     pub accounts: BTreeSet<String>,
     pub orgs: BTreeSet<String>,
     pub regions: BTreeSet<String>,
+    /// (bucket, key prefix) its verified digests state, as `EvidenceSummary::locations`.
+    pub locations: BTreeSet<(String, String)>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2058,6 +2060,7 @@ pub fn against_evidence(analysis: &ConfigAnalysis, evidence: &EvidenceSummary) -
                 acc.accounts.extend(d.accounts.iter().cloned());
                 acc.orgs.extend(d.orgs.iter().cloned());
                 acc.regions.extend(d.regions.iter().cloned());
+                acc.locations.extend(d.locations.iter().cloned());
                 acc
             });
         let list = |set: &BTreeSet<String>| {
@@ -2085,6 +2088,39 @@ pub fn against_evidence(analysis: &ConfigAnalysis, evidence: &EvidenceSummary) -
                         ),
                     ));
                 }
+            }
+        }
+        // Its digests sit where another exported trail delivers, not where its own export
+        // says it delivers. (A place no exported trail delivers to is the rule after the
+        // loop; a digest states its own bucket, so the folder a copy sits in is no part.)
+        if let Some(bucket) = t.bucket.as_deref() {
+            let prefix = norm_prefix(t.key_prefix.as_deref().unwrap_or(""));
+            let places: Vec<&(String, String)> = seen
+                .locations
+                .iter()
+                .filter(|(b, _)| !b.is_empty())
+                .collect();
+            let delivered_by = |o: &TrailConfig, (b, p): &(String, String)| {
+                o.bucket.as_deref() == Some(b.as_str())
+                    && norm_prefix(o.key_prefix.as_deref().unwrap_or("")) == norm_prefix(p)
+            };
+            if !places.is_empty()
+                && !places.iter().any(|l| delivered_by(t, l))
+                && places
+                    .iter()
+                    .all(|l| trails.iter().any(|o| delivered_by(o, l)))
+            {
+                let actual: Vec<String> = places.iter().map(|(b, p)| s3_location(b, p)).collect();
+                out.push(mismatch(
+                    t,
+                    file,
+                    format!(
+                        "Trail {name} delivers to {} by its export, but the digests written under its name are stored under {}.",
+                        s3_location(bucket, prefix),
+                        actual.join(", ")
+                    ),
+                    proof(file, s3_location(bucket, prefix), actual.join(", ")),
+                ));
             }
         }
         if t.organization_trail == Some(false) && !seen.orgs.is_empty() {
@@ -3685,6 +3721,7 @@ mod tests {
                     regions: ["eu-west-1", "us-east-1", "us-west-2"]
                         .map(String::from)
                         .into(),
+                    locations: [(BUCKET.to_owned(), String::new())].into(),
                 },
             )]
             .into(),
@@ -3867,6 +3904,46 @@ mod tests {
         assert_eq!(mismatches(json!({}), clean_selectors(), &org).len(), 1);
         // No bucket in the configuration: nothing to compare.
         assert!(mismatches(json!({"S3BucketName": null}), clean_selectors(), &ev).is_empty());
+    }
+
+    #[test]
+    fn a_trails_digests_where_another_trail_delivers_are_a_mismatch() {
+        // management-events wrote the digests (under the evidence bucket), but its export
+        // says it delivers to another bucket; a second trail delivers to the evidence's.
+        let files = |over: Value| {
+            vec![file(
+                "config/describe-trails.json",
+                json!({"trailList": [
+                    trail(over),
+                    trail(json!({
+                        "Name": "second",
+                        "TrailARN": "arn:aws:cloudtrail:us-east-1:111122223333:trail/second",
+                        "IsMultiRegionTrail": false
+                    }))
+                ]}),
+            )]
+        };
+        let ev = evidence_all_regions();
+        let a = analyze(&files(json!({"S3BucketName": "other-bucket"})), None);
+        let out: Vec<Finding> = against_evidence(&a, &ev)
+            .into_iter()
+            .filter(|f| f.kind == Kind::ConfigEvidenceMismatch)
+            .collect();
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert_eq!(out[0].trail.as_deref(), Some("management-events"));
+        assert_eq!(
+            out[0].evidence.actual.as_deref(),
+            Some(format!("s3://{BUCKET}/AWSLogs/").as_str())
+        );
+        // The same with another prefix; and none where the export says where it is.
+        let a = analyze(&files(json!({"S3KeyPrefix": "zzz"})), None);
+        assert!(against_evidence(&a, &ev)
+            .iter()
+            .any(|f| f.message.contains("/zzz/AWSLogs/ by its export")));
+        let a = analyze(&files(json!({})), None);
+        assert!(against_evidence(&a, &ev)
+            .iter()
+            .all(|f| !f.message.contains("by its export")));
     }
 
     #[test]

@@ -331,6 +331,7 @@ fn evidence_summary(
                     .map_or(signed.end, |n| n.max(signed.end)),
             );
             ev.locations.insert((l.bucket.clone(), l.prefix.clone()));
+            seen.locations.insert((l.bucket.clone(), l.prefix.clone()));
         }
     }
     ev
