@@ -183,9 +183,10 @@ const STEP: [u8; 64] = {
 /// position just past its closing bracket, or `None` where the exact scanner must decide.
 /// `scalar(at)` checks a number or literal starting at `at` and says where it ends.
 ///
-/// Tokens go through a table (`STEP`) rather than a `match`: the branches a `match` takes
-/// per token are hard to predict and cost more than the table's loads. Open containers
-/// are bits of a word (1 for an object); deeper than 64 is left to the exact scanner.
+/// Tokens go through a table (`STEP`) rather than a `match` on (state, byte): one load
+/// per token, and a branch only for the few tokens that open or close a container or
+/// start a number. Open containers are bits of a word (1 for an object); deeper than 64
+/// is left to the exact scanner.
 #[inline(never)]
 pub(super) fn container(
     b: &[u8],
