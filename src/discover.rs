@@ -682,11 +682,13 @@ fn ingest_path(
 ) -> Item {
     let opened = std::fs::File::open(path);
     let size = size.unwrap_or_else(|| {
-        opened
-            .as_ref()
-            .ok()
-            .and_then(|f| f.metadata().ok())
-            .map_or(0, |m| m.len())
+        match &opened {
+            Ok(f) => f.metadata(),
+            // A file that cannot be opened may still say its size (permissions): the
+            // manifest keeps it.
+            Err(_) => std::fs::symlink_metadata(path),
+        }
+        .map_or(0, |m| m.len())
     });
     let hash =
         |opened: std::io::Result<std::fs::File>| opened.and_then(|mut f| hash_reader(&mut f)).ok();

@@ -158,8 +158,7 @@ pub fn classify(path: &str) -> KeyShape {
 /// last segment that is exactly `AWSLogs`.
 pub fn canonical_at(s3_object: &str) -> Option<usize> {
     // Segment by segment from the end: this runs for every comparison when log records
-    // are sorted, so no split into a list and no substring search (whose set-up alone
-    // cost more than this walk over a key's last few segments).
+    // are sorted, so no split into a list and no substring searcher built per call.
     const SEG: &[u8] = b"AWSLogs";
     let b = s3_object.as_bytes();
     let mut end = b.len();

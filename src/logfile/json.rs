@@ -164,16 +164,29 @@ fn string_stops(block: &[u8; 64]) -> u64 {
     mask
 }
 
-/// Portable version of the above.
-#[cfg(not(target_arch = "x86_64"))]
-#[inline(always)]
-fn string_stops(block: &[u8; 64]) -> u64 {
-    block
-        .iter()
-        .enumerate()
-        .filter(|(_, &c)| c == b'"' || c == b'\\' || c < 0x20)
-        .fold(0, |m, (i, _)| m | 1 << i)
+/// Portable version of the above (SWAR on 64-bit words), the one other targets use.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+fn string_stops_swar(block: &[u8; 64]) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    // The high bit of each byte of `x` that is zero, exactly (`x & LOW7` plus LOW7 cannot
+    // carry into the next byte).
+    let zero = |x: u64| !(((x & LOW7) + LOW7) | x) & !LOW7;
+    let mut mask = 0u64;
+    for (n, word) in block.chunks_exact(8).enumerate() {
+        let w = <[u8; 8]>::try_from(word).map_or(0, u64::from_le_bytes);
+        let high = zero(w ^ (ONES * u64::from(b'"')))
+            | zero(w ^ (ONES * u64::from(b'\\')))
+            // Below 0x20: no bit of 0xe0 set.
+            | zero(w & (ONES * 0xe0));
+        // Gather the eight high bits (bit 8j+7 for byte j) into bits j of the top byte.
+        mask |= (high.wrapping_mul(0x0002_0408_1020_4081) >> 56) << (8 * n);
+    }
+    mask
 }
+
+#[cfg(not(target_arch = "x86_64"))]
+use string_stops_swar as string_stops;
 
 impl<'a> Scanner<'a> {
     fn new(text: &'a str) -> Self {
@@ -448,6 +461,7 @@ impl<'a> Scanner<'a> {
 
     /// Step over one value of any kind, checking it fully, without recursion.
     fn skip_value(&mut self) -> Result<()> {
+        #[cfg(target_arch = "x86_64")]
         if matches!(self.peek(), Some(b'{' | b'[')) {
             let text = self.text;
             let scalar = |at: usize| {
@@ -720,6 +734,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut, unused_variables))]
     fn skims_exactly_as_the_scanner_steps() {
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
         let mut rand = |n: usize| {
@@ -764,12 +779,15 @@ mod tests {
             let exact = outcome(&mut at_start(text), true);
             assert_eq!(fast, exact, "{text:?} from {start}");
             compared += 1;
+            #[cfg(target_arch = "x86_64")]
             if skim::container(&doc, start, |_| None).is_some() {
                 skimmed += 1;
             }
         }
         // The fast path did take a good share (values without scalars, above).
-        assert!(compared > 30_000 && skimmed > 5_000, "{compared} {skimmed}");
+        assert!(compared > 30_000, "{compared}");
+        #[cfg(target_arch = "x86_64")]
+        assert!(skimmed > 5_000, "{skimmed}");
     }
 
     #[test]
@@ -785,11 +803,31 @@ mod tests {
                     let run = |exact| outcome(&mut Scanner::new(&text), exact);
                     assert_eq!(run(false), run(true), "{depth} {text}");
                 }
-                let good = format!("{inner},");
-                let skimmed = skim::container(good.as_bytes(), 0, |at| Some(at + 1));
                 // Up to 64 open containers are tracked; deeper is the exact scanner's.
-                assert_eq!(skimmed.is_some(), depth <= 64, "{depth} {open}");
+                #[cfg(target_arch = "x86_64")]
+                {
+                    let good = format!("{inner},");
+                    let skimmed = skim::container(good.as_bytes(), 0, |at| Some(at + 1));
+                    assert_eq!(skimmed.is_some(), depth <= 64, "{depth} {open}");
+                }
             }
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn portable_string_stops_agree_with_sse2() {
+        let mut state = 0x1234_5678_9abc_def1u64;
+        let mut block = [0u8; 64];
+        for _ in 0..20_000 {
+            for b in block.iter_mut() {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                // Mostly the bytes that matter and their neighbours.
+                *b = b"\"\\\x00\x1f\x20a\x7f\x80\xe0\xff!#[]"[(state % 14) as usize];
+            }
+            assert_eq!(string_stops_swar(&block), string_stops(&block), "{block:?}");
         }
     }
 }

@@ -13,6 +13,10 @@
 //! grammar error, the end of the text): the exact scanner then starts over at the same
 //! place and decides, and words any error. So the result is always the exact scanner's;
 //! `skims_exactly_as_the_scanner_steps` in the tests checks that on mutated documents.
+//!
+//! x86-64 only (SSE2 is part of it); elsewhere the exact scanner does all the work, as a
+//! byte-at-a-time classification would be slower than it.
+#![cfg(target_arch = "x86_64")]
 
 /// One 64-byte block's classes, bit `i` for byte `i`.
 #[derive(Default)]
@@ -27,7 +31,6 @@ struct Masks {
     structural: u64,
 }
 
-#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn classify(block: &[u8; 64]) -> Masks {
     use std::arch::x86_64::{
@@ -56,25 +59,6 @@ fn classify(block: &[u8; 64]) -> Masks {
             m.stop |= bits(_mm_or_si128(eq(b'\\'), control));
             m.space |= bits(eq(b' '));
             m.structural |= bits(_mm_or_si128(brackets, punctuation));
-        }
-    }
-    m
-}
-
-/// Portable version of the above, a byte at a time: correct, not fast. Other targets can
-/// have their own SIMD here; the exact scanner stays the reference either way.
-#[cfg(not(target_arch = "x86_64"))]
-#[inline(always)]
-fn classify(block: &[u8; 64]) -> Masks {
-    let mut m = Masks::default();
-    for (i, &c) in block.iter().enumerate() {
-        let bit = 1u64 << i;
-        match c {
-            b'"' => m.quote |= bit,
-            b'\\' | 0..=0x1f => m.stop |= bit,
-            b' ' => m.space |= bit,
-            b'{' | b'}' | b'[' | b']' | b':' | b',' => m.structural |= bit,
-            _ => {}
         }
     }
     m
