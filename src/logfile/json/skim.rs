@@ -14,8 +14,8 @@
 //! place and decides, and words any error. So the result is always the exact scanner's;
 //! `skims_exactly_as_the_scanner_steps` in the tests checks that on mutated documents.
 //!
-//! x86-64 only (SSE2 is part of it); elsewhere the exact scanner does all the work, as a
-//! byte-at-a-time classification would be slower than it.
+//! x86-64 only (SSE2 is part of it): for other targets no SIMD classification is written
+//! yet, and the exact scanner does all the work there.
 #![cfg(target_arch = "x86_64")]
 
 /// One 64-byte block's classes, bit `i` for byte `i`.
