@@ -736,13 +736,7 @@ mod tests {
     #[test]
     #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut, unused_variables))]
     fn skims_exactly_as_the_scanner_steps() {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut rand = |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
+        let mut rand = crate::logfile::xorshift(0x9e37_79b9_7f4a_7c15);
         const ALPHABET: &[u8] = b"{}[]\":,0123456789-+.eEtfnrul\\/abx \n\t\x01";
         let (mut skimmed, mut compared) = (0, 0);
         for round in 0..40_000 {
@@ -817,15 +811,13 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn portable_string_stops_agree_with_sse2() {
-        let mut state = 0x1234_5678_9abc_def1u64;
+        let mut rand = crate::logfile::xorshift(0x1234_5678_9abc_def1);
+        // Mostly the bytes that matter and their neighbours.
+        const BYTES: &[u8] = b"\"\\\x00\x1f\x20a\x7f\x80\xe0\xff!#[]";
         let mut block = [0u8; 64];
         for _ in 0..20_000 {
             for b in block.iter_mut() {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                // Mostly the bytes that matter and their neighbours.
-                *b = b"\"\\\x00\x1f\x20a\x7f\x80\xe0\xff!#[]"[(state % 14) as usize];
+                *b = BYTES[rand(BYTES.len())];
             }
             assert_eq!(string_stops_swar(&block), string_stops(&block), "{block:?}");
         }

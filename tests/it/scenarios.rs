@@ -52,19 +52,29 @@ fn detail_says(f: &Value, needle: &str) -> bool {
     })
 }
 
-/// Delete `region`'s digests (and sidecars) that end after `cut`.
-fn delete_digests_after(w: &Written, region: &str, cut: i64) {
-    for dg in w.digests_of(region).iter().filter(|dg| dg.end > cut) {
+/// Delete `region`'s digests (and sidecars) that `which` picks.
+fn delete_digests(w: &Written, region: &str, which: impl Fn(&DigestFile) -> bool) {
+    for dg in w.digests_of(region).into_iter().filter(|dg| which(dg)) {
         std::fs::remove_file(&dg.path).unwrap();
         std::fs::remove_file(dg.sidecar.as_ref().unwrap()).unwrap();
     }
 }
 
-/// Delete `region`'s log files delivered at or after `from`.
-fn delete_logs_from(w: &Written, region: &str, from: i64) {
-    for l in w.logs_of(region).iter().filter(|l| l.delivered >= from) {
+/// Delete `region`'s log files that `which` picks.
+fn delete_logs(w: &Written, region: &str, which: impl Fn(&LogFile) -> bool) {
+    for l in w.logs_of(region).into_iter().filter(|l| which(l)) {
         std::fs::remove_file(&l.path).unwrap();
     }
+}
+
+/// Delete `region`'s digests (and sidecars) that end after `cut`.
+fn delete_digests_after(w: &Written, region: &str, cut: i64) {
+    delete_digests(w, region, |dg| dg.end > cut);
+}
+
+/// Delete `region`'s log files delivered at or after `from`.
+fn delete_logs_from(w: &Written, region: &str, from: i64) {
+    delete_logs(w, region, |l| l.delivered >= from);
 }
 
 #[test]
@@ -1629,13 +1639,8 @@ fn hours_before_a_chain_that_logging_started_are_a_stop_even_without_the_earlier
         .stop_logging(ts("2025-03-01T02:20:00Z"), Some(restart))
         .write(d.path());
     for region in ["us-east-1", "eu-central-1"] {
-        for dg in w.digests_of(region).iter().filter(|dg| dg.start < restart) {
-            std::fs::remove_file(&dg.path).unwrap();
-            std::fs::remove_file(dg.sidecar.as_ref().unwrap()).unwrap();
-        }
-        for log in w.logs_of(region).iter().filter(|l| l.delivered < restart) {
-            std::fs::remove_file(&log.path).unwrap();
-        }
+        delete_digests(&w, region, |dg| dg.start < restart);
+        delete_logs(&w, region, |l| l.delivered < restart);
     }
     let (_, r, _) = verify_json(
         &w.root,
