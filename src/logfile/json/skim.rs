@@ -118,47 +118,68 @@ const NEXT_O: u8 = 6;
 /// `,` or `]` (after a value in an array).
 const NEXT_A: u8 = 7;
 
-// The few transitions that need more than a new state, in a table entry's high bits.
+// The few transitions that need more than a new state.
 const PLAIN: u8 = 0;
-const PUSH: u8 = 1 << 4;
-const POP: u8 = 2 << 4;
-const CHECK_SCALAR: u8 = 3 << 4;
-const INVALID: u8 = 4 << 4;
+const PUSH: u8 = 1;
+const POP: u8 = 2;
+const CHECK_SCALAR: u8 = 3;
+const INVALID: u8 = 4;
 
-/// `STEP[state * 8 + class]`: the next state, and what else the token needs. After a
-/// `POP` the state comes from the container below (set by the code, not the table).
+/// `STEP[state * 8 + class]`: the next state (low 4 bits), and what else the token needs
+/// (high 4 bits). After a `POP` the state comes from the container below (set by the
+/// code, not the table).
 const STEP: [u8; 64] = {
     // Built in a const block, where `as usize` is the only conversion (all below 64).
-    let mut t = [INVALID; 64];
+    let mut t = [INVALID << 4; 64];
     let mut state = 0;
     while state < 8 {
         let value = state == VALUE_O || state == VALUE_A || state == VALUE_OR_CLOSE;
         let after_value = if state == VALUE_O { NEXT_O } else { NEXT_A };
         if value {
-            t[(state * 8 + QUOTE) as usize] = PLAIN | after_value;
-            t[(state * 8 + SCALAR) as usize] = CHECK_SCALAR | after_value;
-            t[(state * 8 + OPEN_OBJECT) as usize] = PUSH | KEY_OR_CLOSE;
-            t[(state * 8 + OPEN_ARRAY) as usize] = PUSH | VALUE_OR_CLOSE;
+            t[(state * 8 + QUOTE) as usize] = (PLAIN << 4) | after_value;
+            t[(state * 8 + SCALAR) as usize] = (CHECK_SCALAR << 4) | after_value;
+            t[(state * 8 + OPEN_OBJECT) as usize] = (PUSH << 4) | KEY_OR_CLOSE;
+            t[(state * 8 + OPEN_ARRAY) as usize] = (PUSH << 4) | VALUE_OR_CLOSE;
         }
         if state == KEY_OR_CLOSE || state == KEY {
-            t[(state * 8 + QUOTE) as usize] = PLAIN | COLON_NEXT;
+            t[(state * 8 + QUOTE) as usize] = (PLAIN << 4) | COLON_NEXT;
         }
         if state == COLON_NEXT {
-            t[(state * 8 + COLON) as usize] = PLAIN | VALUE_O;
+            t[(state * 8 + COLON) as usize] = (PLAIN << 4) | VALUE_O;
         }
         if state == NEXT_O {
-            t[(state * 8 + COMMA) as usize] = PLAIN | KEY;
+            t[(state * 8 + COMMA) as usize] = (PLAIN << 4) | KEY;
         }
         if state == NEXT_A {
-            t[(state * 8 + COMMA) as usize] = PLAIN | VALUE_A;
+            t[(state * 8 + COMMA) as usize] = (PLAIN << 4) | VALUE_A;
         }
         if state == KEY_OR_CLOSE || state == NEXT_O {
-            t[(state * 8 + CLOSE_OBJECT) as usize] = POP;
+            t[(state * 8 + CLOSE_OBJECT) as usize] = POP << 4;
         }
         if state == VALUE_OR_CLOSE || state == NEXT_A {
-            t[(state * 8 + CLOSE_ARRAY) as usize] = POP;
+            t[(state * 8 + CLOSE_ARRAY) as usize] = POP << 4;
         }
         state += 1;
+    }
+    t
+};
+
+/// `STEP` by byte, one word per byte: byte `s` of `ROW[c]` is what the token `c` does in
+/// state `s`, as the next state times 8 (bits 3-5) and the action (bits 0-2). The word
+/// is loaded before the state is known, and the next state is a shift of it: on the
+/// chain from one token to the next there is a shift, not a load's latency.
+const ROW: [u64; 256] = {
+    let mut t = [0u64; 256];
+    let mut c = 0;
+    while c < 256 {
+        let mut state = 0;
+        while state < 8 {
+            let step = STEP[(state * 8 + CLASS[c]) as usize];
+            let entry = ((step & 0x0f) << 3) | (step >> 4);
+            t[c] |= (entry as u64) << (state * 8);
+            state += 1;
+        }
+        c += 1;
     }
     t
 };
@@ -167,7 +188,7 @@ const STEP: [u8; 64] = {
 /// position just past its closing bracket, or `None` where the exact scanner must decide.
 /// `scalar(at)` checks a number or literal starting at `at` and says where it ends.
 ///
-/// Tokens go through a table (`STEP`) rather than a `match` on (state, byte): one load
+/// Tokens go through a table (`ROW`) rather than a `match` on (state, byte): one load
 /// per token, and a branch only for the few tokens that open or close a container or
 /// start a number. Open containers are bits of a word (1 for an object); deeper than 64
 /// is left to the exact scanner.
@@ -180,7 +201,8 @@ pub(super) fn container(
     if !matches!(b.get(start), Some(b'{' | b'[')) {
         return None;
     }
-    let mut state = VALUE_A;
+    // The state times 8: the shift that picks its byte out of a `ROW` word.
+    let mut s8 = u64::from(VALUE_A) * 8;
     let (mut open, mut depth) = (0u64, 0u32);
     let mut base = start;
     // All ones while the previous block ended inside a string.
@@ -210,12 +232,13 @@ pub(super) fn container(
             let i = tokens.trailing_zeros() as usize;
             tokens &= tokens - 1;
             let c = *block.get(i)?;
-            let step = *STEP.get(usize::from(state) * 8 + usize::from(CLASS[usize::from(c)]))?;
-            state = step & 0x0f;
-            if step < PUSH {
+            let entry = ROW[usize::from(c)] >> (s8 & 63);
+            s8 = entry & 0x38;
+            let action = (entry & 7) as u8;
+            if action == PLAIN {
                 continue;
             }
-            match step & 0xf0 {
+            match action {
                 PUSH => {
                     if depth == 64 {
                         return None;
@@ -230,11 +253,11 @@ pub(super) fn container(
                         let upto = u64::MAX >> (63 - i);
                         return (stop & upto == 0).then_some(base + i + 1);
                     }
-                    state = if open >> (depth - 1) & 1 == 1 {
+                    s8 = u64::from(if open >> (depth - 1) & 1 == 1 {
                         NEXT_O
                     } else {
                         NEXT_A
-                    };
+                    }) * 8;
                 }
                 CHECK_SCALAR => {
                     // The exact scanner's own check. What follows must be a token, so
