@@ -143,8 +143,9 @@ pub struct Inventory {
     digest_spill: Spill<DigestFile>,
     /// Digests read (each one's `seq` is its place in this count).
     pub digest_count: u32,
-    /// The earliest start and latest end the readable digests sign.
-    pub digest_span: Option<(i64, i64)>,
+    /// Per chain (group and trail): the earliest start and latest end its readable
+    /// digests sign. The default window comes from these (`lib.rs`).
+    pub chain_spans: HashMap<(String, String), (i64, i64)>,
     /// Each digest's chain group (`digest_units::group_of`), and pairs of groups that a
     /// digest links by naming a previous digest in the other: what `digest_units.rs` must
     /// check together.
@@ -1029,10 +1030,9 @@ impl Inventory {
                         let pos = u32::try_from(pos).unwrap_or(u32::MAX);
                         self.listing_spill.push(ListedAt { seq, pos, listed })?;
                     }
-                    self.digest_span = Some(
-                        self.digest_span
-                            .map_or((c.start, c.end), |(a, b)| (a.min(c.start), b.max(c.end))),
-                    );
+                    let chain = (group.to_owned(), d.key.trail.clone());
+                    let span = self.chain_spans.entry(chain).or_insert((c.start, c.end));
+                    *span = (span.0.min(c.start), span.1.max(c.end));
                     if let Some(prev) = c.prev_canonical() {
                         let to = crate::digest_units::group_of(prev);
                         if to != group {

@@ -45,7 +45,7 @@ use config::EvidenceSummary;
 use discover::KeyFile;
 use findings::{exit_status, Findings, Severity, Verdict};
 use report::{Report, Summary};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 /// The longest window a run judges: twenty years of hourly cells (log file validation
 /// exists since 2015; a window of centuries comes from a planted date, not a bucket).
@@ -76,7 +76,7 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
 
     // Verify: keys, digest signatures, chains, log files against verified digests.
     let ring = keys::load(&inv.key_files);
-    let window = window(opts, inv.digest_span, inv.log_times);
+    let window = window(opts, &inv.chain_spans, inv.log_times)?;
     // Coverage has a cell per hour and region: a window of centuries (a planted digest
     // dated 0001 or 9999, or such `--start`/`--end`) would run out of memory, not finish.
     if window.1 - window.0 > MAX_WINDOW {
@@ -264,21 +264,15 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
 /// hours the log files span.
 fn window(
     opts: &Options,
-    digest_span: Option<(i64, i64)>,
+    chain_spans: &HashMap<(String, String), (i64, i64)>,
     log_times: Option<(i64, i64)>,
-) -> (i64, i64) {
-    let (mut s, mut e) = if let Some((lo, hi)) = digest_span {
-        // Whole hours inside the digests' span: each region's hourly digests end at their
-        // own minute, so the raw span would leave every region but one a few minutes short.
-        let (alo, ahi) = (time::hour_ceil(lo), time::hour_floor(hi));
-        if alo < ahi {
-            (alo, ahi)
-        } else {
-            (lo, hi)
+) -> Result<(i64, i64)> {
+    let (mut s, mut e) = match digests_window(chain_spans.values().copied()) {
+        Some(span) => span,
+        None => {
+            let (lo, hi) = log_times.unwrap_or((0, 0));
+            (time::hour_floor(lo), time::hour_floor(hi) + time::HOUR)
         }
-    } else {
-        let (lo, hi) = log_times.unwrap_or((0, 0));
-        (time::hour_floor(lo), time::hour_floor(hi) + time::HOUR)
     };
     if let Some(t) = opts.start {
         s = t;
@@ -287,9 +281,50 @@ fn window(
         e = t;
     }
     if e <= s {
+        // Only where one of `--start`/`--end` lies beyond all the evidence (both given
+        // in the wrong order are refused with the arguments): saying so beats judging a
+        // window that was not asked for.
+        if let Some(given) = opts.end.or(opts.start) {
+            let (what, other) = if opts.end.is_some() {
+                ("--end", "start")
+            } else {
+                ("--start", "end")
+            };
+            return Err(Error::Argument {
+                what,
+                value: time::fmt(given),
+                reason: format!(
+                    "the window would end before it starts: the evidence's {other} is {}; give both --start and --end",
+                    time::fmt(if opts.end.is_some() { s } else { e })
+                ),
+            });
+        }
         e = s + time::HOUR;
     }
-    (s, e)
+    Ok((s, e))
+}
+
+/// The default window from each chain's span (earliest start, latest end of its digests):
+/// the whole hours from the first digest's start to the last one's end, and of the partial
+/// hour at either end the part that every chain reaching into it covers. Each region's
+/// hourly digests end at their own minute, so the raw span would leave every region but
+/// one a few minutes short; whole hours alone would drop the last minutes, where a final
+/// digest (logging stopped) and its StopLogging lie.
+fn digests_window(spans: impl Iterator<Item = (i64, i64)> + Clone) -> Option<(i64, i64)> {
+    let lo = spans.clone().map(|s| s.0).min()?;
+    let hi = spans.clone().map(|s| s.1).max()?;
+    let (alo, ahi) = (time::hour_ceil(lo), time::hour_floor(hi));
+    if alo >= ahi {
+        return Some((lo, hi));
+    }
+    let start = spans
+        .clone()
+        .map(|s| s.0)
+        .filter(|&t| t < alo)
+        .max()
+        .unwrap_or(alo);
+    let end = spans.map(|s| s.1).filter(|&t| t > ahi).min().unwrap_or(ahi);
+    Some((start, end))
 }
 
 /// What the digests show, for the configuration-versus-evidence checks (`lib.rs` adds what

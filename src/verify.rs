@@ -342,8 +342,11 @@ fn judge_unlisted(
     let (src, k, r, name) = (&item.src, &item.key, &item.result, item.file_name());
     let delivered_in = k.time >= window.0 && k.time < window.1;
     // Or holding events of the window (named for the next hour, as AWS names the
-    // file of an hour's last minutes).
-    let holds_window_events = r.hours.iter().any(|&(h, _)| time::hour_overlaps(h, window));
+    // file of an hour's last minutes): by the events' exact times, as a window may
+    // start or end inside an hour.
+    let holds_window_events = r
+        .event_span
+        .is_some_and(|(lo, hi)| lo < window.1 && hi >= window.0);
     if st.listed || !(delivered_in || holds_window_events) {
         return Ok(());
     }

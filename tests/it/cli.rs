@@ -487,6 +487,92 @@ fn default_window_judges_every_verified_digests_listing() {
     assert_eq!((code, r["verdict"].as_str()), (0, Some("VERIFIED")));
 }
 
+/// The time a bucket key names (`..._20250106T093827Z...`), as `YYYYMMDDTHHMMSS`.
+fn key_stamp(p: &Path) -> Option<String> {
+    let name = p.file_name()?.to_string_lossy().into_owned();
+    let at = name.find("_2025")? + 1;
+    let digits: String = name
+        .get(at..)?
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == 'T')
+        .collect();
+    Some(format!("{digits:0<15}"))
+}
+
+#[test]
+fn default_window_reaches_the_last_minutes_every_chain_covers() {
+    // A clean bundle: the window runs to the earliest of the regions' last digest ends
+    // (00:46:37), not past it (no region left a few minutes short) nor back to the last
+    // whole hour.
+    let (_d, b) = scenario_copy("clean");
+    let (code, r, _) = verify_json(&b, &[]);
+    assert_eq!((code, r["verdict"].as_str()), (0, Some("VERIFIED")));
+    assert_eq!(r["window"]["start"], "2025-01-06T00:00:00Z");
+    assert_eq!(r["window"]["end"], "2025-01-07T00:46:37Z");
+
+    // A bucket copied just after logging was stopped: the final digests end at 09:38:27,
+    // the StopLogging (09:23:27) lies after the last whole hour, and must be reported.
+    let (_d, b) = scenario_copy("stop_logging");
+    for f in walk(&b) {
+        if key_stamp(&f).is_some_and(|t| t.as_str() > "20250106T093827") {
+            std::fs::remove_file(&f).unwrap();
+        }
+    }
+    let (code, r, _) = verify_json(&b, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(r["window"]["end"], "2025-01-06T09:38:27Z");
+    let stops = findings_of(&r, "logging_tampering_event");
+    assert!(
+        stops.iter().any(|f| f["event_name"] == "StopLogging"),
+        "{:?}",
+        kinds_above_info(&r)
+    );
+}
+
+#[test]
+fn one_window_bound_beyond_the_evidence_is_an_error_not_another_window() {
+    let b = conformance_dir().join("clean/bundle");
+    for (flag, at) in [
+        ("--end", "2025-01-05T00:00:00Z"),
+        ("--start", "2025-01-08T00:00:00Z"),
+    ] {
+        let out = trailproof()
+            .args(["verify", "--no-progress", flag, at])
+            .arg(&b)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag}: {err}");
+        assert!(
+            err.contains(flag) && err.contains("give both --start and --end"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn window_starting_inside_an_hour_leaves_that_hours_earlier_files_alone() {
+    // The unreadable us-west-2 digest of 11:46-12:46 lists files delivered 12:00-12:39:
+    // with the window starting at 12:47 they lie before it (delivery and events), so
+    // that no digest proves them is no finding of the window.
+    let b = conformance_dir().join("truncated_digest/bundle");
+    let (code, r, _) = verify_json(
+        &b,
+        &[
+            "--start",
+            "2025-01-06T12:47:00Z",
+            "--end",
+            "2025-01-07T00:00:00Z",
+        ],
+    );
+    assert_eq!(
+        (code, r["verdict"].as_str()),
+        (0, Some("VERIFIED")),
+        "{:?}",
+        findings_of(&r, "log_unreferenced")
+    );
+}
+
 #[test]
 fn log_file_named_after_the_window_holding_its_last_events_is_judged() {
     // AWS names the file of 23:41-23:57 for 00:00: deleting, editing or planting it
