@@ -98,17 +98,21 @@ pub fn load(files: &[KeyFile]) -> KeyRing {
         match &f.json {
             Some(json) => load_list(&mut ring, &f.path, json),
             None => match parse_pem(&f.bytes) {
-                Ok(key) => match key.to_pkcs1_der() {
-                    Ok(der) => ring.add(PublicKey {
-                        fingerprint: hex(&Md5::digest(der.as_bytes())),
-                        valid_from: None,
-                        valid_to: None,
-                        pkcs1: der.as_bytes().to_vec(),
-                        key,
-                        source: f.path.clone(),
-                    }),
-                    Err(_) => ring.reject(&f.path, "cannot encode as PKCS#1".into()),
-                },
+                Ok(keys) => {
+                    for key in keys {
+                        match key.to_pkcs1_der() {
+                            Ok(der) => ring.add(PublicKey {
+                                fingerprint: hex(&Md5::digest(der.as_bytes())),
+                                valid_from: None,
+                                valid_to: None,
+                                pkcs1: der.as_bytes().to_vec(),
+                                key,
+                                source: f.path.clone(),
+                            }),
+                            Err(_) => ring.reject(&f.path, "cannot encode as PKCS#1".into()),
+                        }
+                    }
+                }
                 Err(why) => ring.reject(&f.path, why),
             },
         }
@@ -160,10 +164,21 @@ fn load_list(ring: &mut KeyRing, path: &str, json: &serde_json::Value) {
                 continue;
             }
         }
-        let from = item
-            .get("ValidityStartTime")
-            .and_then(crate::time::from_json);
-        let to = item.get("ValidityEndTime").and_then(crate::time::from_json);
+        // Absent or null: open (a PEM key has no window either). Present but not a time:
+        // the entry is refused, as reading it as open would let an expired key verify.
+        let time = |field: &str| match item.get(field) {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(v) => crate::time::from_json(v)
+                .map(Some)
+                .ok_or_else(|| format!("`{field}` {v} is not a time")),
+        };
+        let (from, to) = match (time("ValidityStartTime"), time("ValidityEndTime")) {
+            (Ok(from), Ok(to)) => (from, to),
+            (Err(why), _) | (_, Err(why)) => {
+                ring.reject(&at, why);
+                continue;
+            }
+        };
         ring.add(PublicKey {
             fingerprint: fp,
             valid_from: from,
@@ -180,25 +195,40 @@ fn key_bits(k: &RsaPublicKey) -> usize {
     k.n().bits()
 }
 
-/// `BEGIN RSA PUBLIC KEY` (PKCS#1) or `BEGIN PUBLIC KEY` (SubjectPublicKeyInfo).
-pub fn parse_pem(bytes: &[u8]) -> Result<RsaPublicKey, String> {
-    let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())?;
-    let (label, body) = pem_block(text).ok_or("no PEM block")?;
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(body)
-        .map_err(|e| format!("PEM body is not base64 ({e})"))?;
-    let key = match label {
-        "RSA PUBLIC KEY" => RsaPublicKey::from_pkcs1_der(&der).map_err(|e| e.to_string())?,
-        "PUBLIC KEY" => RsaPublicKey::from_public_key_der(&der).map_err(|e| e.to_string())?,
-        other => return Err(format!("PEM block `{other}` is not a public key")),
-    };
-    if key_bits(&key) > MAX_KEY_BITS {
-        return Err(format!("key larger than {MAX_KEY_BITS} bits"));
+/// Every block of a PEM file, each `BEGIN RSA PUBLIC KEY` (PKCS#1) or `BEGIN PUBLIC KEY`
+/// (SubjectPublicKeyInfo): a file may hold several keys (say, one per rotation). A block
+/// that is not such a key refuses the file, naming the block.
+pub fn parse_pem(bytes: &[u8]) -> Result<Vec<RsaPublicKey>, String> {
+    let mut text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())?;
+    let mut keys = Vec::new();
+    while let Some((label, body, rest)) = pem_block(text) {
+        let n = keys.len() + 1;
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .map_err(|e| format!("PEM block {n}: body is not base64 ({e})"))?;
+        let key = match label {
+            "RSA PUBLIC KEY" => RsaPublicKey::from_pkcs1_der(&der).map_err(|e| e.to_string()),
+            "PUBLIC KEY" => RsaPublicKey::from_public_key_der(&der).map_err(|e| e.to_string()),
+            other => return Err(format!("PEM block {n} (`{other}`) is not a public key")),
+        }
+        .map_err(|e| format!("PEM block {n}: {e}"))?;
+        if key_bits(&key) > MAX_KEY_BITS {
+            return Err(format!(
+                "PEM block {n}: key larger than {MAX_KEY_BITS} bits"
+            ));
+        }
+        keys.push(key);
+        text = rest;
     }
-    Ok(key)
+    if keys.is_empty() {
+        return Err("no PEM block".into());
+    }
+    Ok(keys)
 }
 
-fn pem_block(text: &str) -> Option<(&str, String)> {
+/// The first PEM block of `text`: its label, its body without whitespace, and the text
+/// after it.
+fn pem_block(text: &str) -> Option<(&str, String, &str)> {
     let start = text.find("-----BEGIN ")?;
     let after = text.get(start + 11..)?;
     let label_end = after.find("-----")?;
@@ -207,7 +237,12 @@ fn pem_block(text: &str) -> Option<(&str, String)> {
     let end_marker = format!("-----END {label}-----");
     let body_end = after.find(&end_marker)?;
     let body = after.get(body_start..body_end)?;
-    Some((label, body.chars().filter(|c| !c.is_whitespace()).collect()))
+    let rest = after.get(body_end + end_marker.len()..)?;
+    Some((
+        label,
+        body.chars().filter(|c| !c.is_whitespace()).collect(),
+        rest,
+    ))
 }
 
 #[cfg(test)]
@@ -240,6 +275,54 @@ mod tests {
         for list in ring.keys.values() {
             assert!(list[0].valid_from.is_some() && list[0].valid_to.is_some());
         }
+    }
+
+    #[test]
+    fn a_validity_time_that_is_not_a_time_refuses_the_entry() {
+        let Ok(text) = std::fs::read_to_string(CLEAN_KEYS) else {
+            return;
+        };
+        let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        json["PublicKeyList"][0]["ValidityEndTime"] = "when the audit is over".into();
+        json["PublicKeyList"][1]["ValidityEndTime"] = serde_json::Value::Null;
+        let ring = load(&[kf(json)]);
+        assert_eq!(
+            ring.findings.len(),
+            1,
+            "an expired key must not read as open"
+        );
+        let kept: Vec<_> = ring.keys.values().flatten().collect();
+        assert_eq!(kept.len(), 1);
+        assert_eq!(
+            kept[0].valid_to, None,
+            "null stays open, as AWS's current key"
+        );
+    }
+
+    #[test]
+    fn a_pem_file_gives_every_key_it_holds() {
+        let Ok(text) = std::fs::read_to_string(CLEAN_KEYS) else {
+            return;
+        };
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let block = |i: usize| {
+            format!(
+                "-----BEGIN RSA PUBLIC KEY-----\n{}\n-----END RSA PUBLIC KEY-----\n",
+                json["PublicKeyList"][i]["Value"].as_str().unwrap()
+            )
+        };
+        let two = format!("first\n{}between\n{}", block(0), block(1));
+        let ring = load(&[KeyFile {
+            path: "rotation.pem".into(),
+            bytes: two.clone().into_bytes(),
+            json: None,
+            region_hint: None,
+        }]);
+        assert_eq!(ring.keys.values().flatten().count(), 2);
+        assert!(ring.findings.is_empty());
+        let three = format!("{two}-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+        let err = parse_pem(three.as_bytes()).unwrap_err();
+        assert!(err.contains("PEM block 3"), "{err}");
     }
 
     #[test]
