@@ -9,7 +9,8 @@
 //! Raises `digest_missing` (a named previous digest is not in the bundle, unless it ended
 //! before the window: a partial copy is normal) and `digest_chain_broken`
 //! (`previousDigestHashValue` or `previousDigestSignature` differs from the digest it names,
-//! or a digest names itself). Null previous fields start a new chain, which is not a finding
+//! a digest names itself, a digest of another account, region or trail, or one that an
+//! earlier digest names already: a chain does not fork). Null previous fields start a new chain, which is not a finding
 //! here: `coverage.rs` explains the gap. No file I/O.
 
 use crate::digest::DigestFile;
@@ -99,6 +100,23 @@ pub fn check(digests: &[DigestFile], index: &Index, window: (i64, i64)) -> Chain
         v.sort_unstable();
     }
     let overlaps = |(s, e): (i64, i64)| s < window.1 && e > window.0;
+    // For each digest named as previous, the key of the earliest digest naming it: its
+    // successor. A chain does not fork, so a later digest naming it too skips a link.
+    // (Copies of one key are one digest.)
+    let mut successor: HashMap<usize, (i64, &str)> = HashMap::new();
+    for (i, d) in digests.iter().enumerate() {
+        let Ok(c) = &d.content else { continue };
+        if !d.found_where_signed() {
+            continue;
+        }
+        if let Some(p) = c.prev_canonical().and_then(|prev| index.get(prev)) {
+            if p != i && digests.get(p).is_some_and(|pd| same_chain(d, pd)) {
+                let me = (d.period().0, d.key.canonical.as_str());
+                let slot = successor.entry(p).or_insert(me);
+                *slot = (*slot).min(me);
+            }
+        }
+    }
     for (i, d) in digests.iter().enumerate() {
         let Ok(c) = &d.content else { continue };
         // A break is judged when either end of the link touches the window; otherwise
@@ -136,6 +154,44 @@ pub fn check(digests: &[DigestFile], index: &Index, window: (i64, i64)) -> Chain
             )),
             Some(p) => {
                 let Some(pd) = digests.get(p) else { continue };
+                // Another chain's digest is no previous digest, whatever its hash. A
+                // digest found under another key than it was signed for is already
+                // `digest_signature_invalid` (moved): its links are its own key's.
+                let moved = !d.found_where_signed();
+                if !moved && !same_chain(d, pd) {
+                    findings.push(judged(
+                        broken(
+                            d,
+                            format!(
+                                "it names {}, a digest of another chain (account, region or trail), as its previous digest",
+                                pd.key.file_name()
+                            ),
+                            Some(prev.to_owned()),
+                            None,
+                        ),
+                        Some(pd),
+                    ));
+                    continue;
+                }
+                if let Some(&(_, first)) = successor
+                    .get(&p)
+                    .filter(|s| !moved && s.1 != d.key.canonical)
+                {
+                    findings.push(judged(
+                        broken(
+                            d,
+                            format!(
+                                "it names {} as its previous digest, which {} names already: the chain skips a digest",
+                                pd.key.file_name(),
+                                s3key::last_segment(first)
+                            ),
+                            Some(prev.to_owned()),
+                            None,
+                        ),
+                        Some(pd),
+                    ));
+                    continue;
+                }
                 if pd.content.is_err() {
                     // Unreadable previous digest: already `digest_unreadable`; nothing to compare.
                     continue;
@@ -241,6 +297,14 @@ pub fn check(digests: &[DigestFile], index: &Index, window: (i64, i64)) -> Chain
         }
     }
     ChainResult { findings, missing }
+}
+
+/// The same account, region and trail (an organization layout may differ: a trail can
+/// become an organization trail).
+fn same_chain(a: &DigestFile, b: &DigestFile) -> bool {
+    let (a, b) = (&a.key, &b.key);
+    (&a.base.account, &a.region, &a.trail, &a.home_region)
+        == (&b.base.account, &b.region, &b.trail, &b.home_region)
 }
 
 fn broken(

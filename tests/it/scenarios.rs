@@ -1653,3 +1653,39 @@ fn hours_before_a_chain_that_logging_started_are_a_stop_even_without_the_earlier
         assert_eq!(g["start"], "2025-03-01T03:00:00Z", "{g}");
     }
 }
+
+#[test]
+fn a_signed_link_to_another_chain_or_past_a_digest_breaks_the_chain() {
+    // Links re-signed so that hash and signature match what they name: only the chain's
+    // shape (one account, region and trail; no fork) shows them.
+    let d = tempfile::tempdir().unwrap();
+    let w = two_regions().write(d.path());
+    let east = w.digests_of("us-east-1");
+    let central = w.digests_of("eu-central-1");
+    let newest = east[east.len() - 1];
+    let link_to = |target: &DigestFile| {
+        edit_digest(&newest.path, |v| {
+            v["previousDigestS3Object"] = target.key.clone().into();
+            v["previousDigestHashValue"] = sha256_hex(&gunzip_file(&target.path)).into();
+            v["previousDigestSignature"] = target.signature.clone().into();
+        });
+        resign_digest(&newest.path, Key::Test);
+    };
+    for (target, why) in [
+        (central[central.len() - 2], "another chain"),
+        (east[east.len() - 3], "skips a digest"),
+    ] {
+        link_to(target);
+        let (code, r) = run(&w, &[]);
+        assert_eq!(code, 1);
+        let broken = findings_of(&r, "digest_chain_broken");
+        assert!(
+            broken.len() == 1
+                && broken[0]["path"].as_str().unwrap().ends_with(&newest.key)
+                && broken[0]["message"].as_str().unwrap().contains(why),
+            "{why}: {:?}",
+            r["findings"]
+        );
+        assert!(findings_of(&r, "digest_signature_invalid").is_empty());
+    }
+}
