@@ -251,6 +251,11 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
         fail_on: opts.fail_on,
         window,
         window_source: report::WindowSource::new(opts.start.is_some(), opts.end.is_some()),
+        scope: report::Scope {
+            accounts: sorted(&opts.accounts),
+            regions: sorted(&opts.regions),
+            trail: opts.trail.clone(),
+        },
         roots: inv.roots,
         manifest,
         summary,
@@ -262,6 +267,12 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
 
 /// The window: `--start/--end`, else the whole hours the readable digests span, else the
 /// hours the log files span.
+/// Sorted, each once (the report does not depend on the order options were given in).
+fn sorted(items: &[String]) -> Vec<String> {
+    let set: BTreeSet<&String> = items.iter().collect();
+    set.into_iter().cloned().collect()
+}
+
 fn window(
     opts: &Options,
     chain_spans: &HashMap<(String, String), (i64, i64)>,

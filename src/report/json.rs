@@ -22,6 +22,7 @@ struct V1<'a> {
     exit_status: i32,
     fail_on: &'static str,
     window: Window,
+    scope: &'a super::Scope,
     inputs: Inputs<'a>,
     summary: &'a Summary,
     configuration: &'a ConfigSection,
@@ -158,6 +159,7 @@ pub fn write(r: &Report, w: &mut dyn std::io::Write) -> std::io::Result<()> {
             end: time::fmt(r.window.1),
             source: r.window_source.as_str(),
         },
+        scope: &r.scope,
         inputs: Inputs {
             roots: &r.roots,
             files: Files(&r.manifest),

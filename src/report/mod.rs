@@ -68,12 +68,23 @@ pub struct Report {
     pub window: (i64, i64),
     /// What set the window's ends.
     pub window_source: WindowSource,
+    /// `--account`, `--region` and `--trail` as given (sorted): what the report speaks of.
+    pub scope: Scope,
     pub roots: Vec<String>,
     pub manifest: Manifest,
     pub summary: Summary,
     pub configuration: ConfigSection,
     pub coverage: Vec<RegionCoverage>,
     pub findings: Findings,
+}
+
+/// The report's `scope`: the options that narrowed what it judges. Empty lists and no
+/// trail: every account and region found, every trail exported.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Scope {
+    pub accounts: Vec<String>,
+    pub regions: Vec<String>,
+    pub trail: Option<String>,
 }
 
 /// Counts for the report's `summary`.

@@ -380,6 +380,12 @@ fn account_filter_limits_the_evidence() {
     let (code, one, _) = verify_json(&b, &[&WINDOW[..], &["--account", "444455556666"]].concat());
     assert_eq!(code, 0);
     assert_eq!(one["summary"]["accounts"], 1);
+    // The report says what it was narrowed to.
+    assert_eq!(all["scope"]["accounts"], serde_json::json!([]));
+    assert_eq!(
+        one["scope"]["accounts"],
+        serde_json::json!(["444455556666"])
+    );
     assert!(one["coverage"]
         .as_array()
         .unwrap()
