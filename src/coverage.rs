@@ -488,14 +488,39 @@ pub fn compute(inp: &Inputs<'_>, logs: LogFold) -> Coverage {
             tail_restarts.insert(r.clone(), t);
         }
     }
-
-    let regions = expected_regions(inp, &agg);
     let status_latest_digest = inp
         .config
         .trails
         .iter()
         .filter_map(|t| t.latest_digest_delivery)
         .max();
+    // A region whose chain's last digest ends before a stop that no final digest proves
+    // (AWS's final digest deleted, and with it the proof of the log file holding the
+    // StopLogging): a valid StopLogging or the status's StopLoggingTime after that last
+    // digest, with no restart after it and no digest delivered (status) over an hour after
+    // it. From the stop on, logging was stopped; before it, logging was on and its digests
+    // are gone (`unverified` where log files arrived, `no_evidence` where they are gone).
+    for (r, v) in &ends {
+        let Some(&last) = v.last() else { continue };
+        if last >= w1 || stop_proven(r, last) || tail_restarts.contains_key(r) {
+            continue;
+        }
+        let Some(stop) = between(&events.stops, r, last, w1).into_iter().max() else {
+            continue;
+        };
+        if !between(&events.starts, r, stop, w1).is_empty()
+            || status_latest_digest.is_some_and(|t| t > stop + HOUR)
+        {
+            continue;
+        }
+        intervals
+            .entry(r.clone())
+            .or_default()
+            .push((stop, w1, Class::Stopped));
+        proven_stops.entry(r.clone()).or_default().push((stop, w1));
+    }
+
+    let regions = expected_regions(inp, &agg);
     let mut gaps: Vec<Finding> = Vec::new();
     let mut stopped_gaps: Vec<(usize, String, String)> = Vec::new();
 

@@ -1689,3 +1689,37 @@ fn a_signed_link_to_another_chain_or_past_a_digest_breaks_the_chain() {
         assert!(findings_of(&r, "digest_signature_invalid").is_empty());
     }
 }
+
+#[test]
+fn a_stop_for_good_whose_final_digests_are_deleted_is_still_a_stop_from_the_stop_on() {
+    // Logging stopped and never restarted; AWS's final digests (the proof of the stop) are
+    // deleted. The status's StopLoggingTime still proves it: from the stop on the gap is
+    // logging_stopped; before it, the log files the deleted digests listed are unverified.
+    let d = tempfile::tempdir().unwrap();
+    let stop = ts("2025-03-01T03:20:00Z");
+    let w = two_regions().stop_logging(stop, None).write(d.path());
+    for region in ["us-east-1", "eu-central-1"] {
+        delete_digests(&w, region, |dg| dg.end > stop);
+    }
+    let (code, r) = run(&w, &[]);
+    assert_eq!(code, 1);
+    let gaps = findings_of(&r, "coverage_gap");
+    for region in ["us-east-1", "eu-central-1"] {
+        let mine: Vec<_> = gaps.iter().filter(|g| g["region"] == region).collect();
+        let stopped: Vec<_> = mine
+            .iter()
+            .filter(|g| g["cause"] == "logging_stopped")
+            .collect();
+        assert!(
+            stopped.len() == 1
+                && stopped[0]["start"] == iso(stop)
+                && stopped[0]["end"] == w.end_iso(),
+            "{region}: {mine:?}"
+        );
+        assert!(
+            mine.iter()
+                .any(|g| g["cause"] == "unverified" && g["end"] == iso(stop)),
+            "{region}: {mine:?}"
+        );
+    }
+}
