@@ -488,12 +488,23 @@ pub fn compute(inp: &Inputs<'_>, logs: LogFold) -> Coverage {
             tail_restarts.insert(r.clone(), t);
         }
     }
-    let status_latest_digest = inp
-        .config
-        .trails
-        .iter()
-        .filter_map(|t| t.latest_digest_delivery)
-        .max();
+    // The latest digest delivery the trail status records, of the trails whose chains the
+    // region holds (of every trail where none of them is exported): another trail's later
+    // deliveries say nothing of this one's stop.
+    let status_latest_of = |r: &Region| {
+        let mine = |t: &&crate::config::TrailConfig| {
+            region_trails
+                .get(r)
+                .is_some_and(|ts| ts.contains(t.name.as_str()))
+        };
+        let any_mine = inp.config.trails.iter().any(|t| mine(&t));
+        inp.config
+            .trails
+            .iter()
+            .filter(|t| !any_mine || mine(t))
+            .filter_map(|t| t.latest_digest_delivery)
+            .max()
+    };
     // A region whose chain's last digest ends before a stop that no final digest proves
     // (AWS's final digest deleted, and with it the proof of the log file holding the
     // StopLogging): a valid StopLogging or the status's StopLoggingTime after that last
@@ -509,7 +520,7 @@ pub fn compute(inp: &Inputs<'_>, logs: LogFold) -> Coverage {
             continue;
         };
         if !between(&events.starts, r, stop, w1).is_empty()
-            || status_latest_digest.is_some_and(|t| t > stop + HOUR)
+            || status_latest_of(r).is_some_and(|t| t > stop + HOUR)
         {
             continue;
         }
@@ -525,6 +536,7 @@ pub fn compute(inp: &Inputs<'_>, logs: LogFold) -> Coverage {
     let mut stopped_gaps: Vec<(usize, String, String)> = Vec::new();
 
     for region in &regions {
+        let status_latest_digest = status_latest_of(region);
         let a = agg.get(region);
         let has_evidence = a.is_some_and(|a| a.has_evidence_in_window);
         if !has_evidence {

@@ -536,6 +536,55 @@ fn default_window_reaches_the_last_minutes_every_chain_covers() {
 }
 
 #[test]
+fn another_trails_later_deliveries_do_not_make_a_stop_read_as_deleted_evidence() {
+    // The bucket copied after logging stopped for good (the status says so), while a
+    // second trail, which writes elsewhere, kept delivering digests until the next day: its
+    // status says nothing of this trail's stop, which stays `logging_stopped`.
+    let (_d, b) = scenario_copy("stop_logging");
+    for f in walk(&b) {
+        if key_stamp(&f).is_some_and(|t| t.as_str() > "20250106T093827") {
+            std::fs::remove_file(&f).unwrap();
+        }
+    }
+    let config = b.join("config");
+    let edit = |name: &str, f: &dyn Fn(&mut serde_json::Value)| {
+        let p = config.join(name);
+        let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+        f(&mut v);
+        std::fs::write(&p, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+    };
+    edit("get-trail-status.management-events.json", &|v| {
+        v["IsLogging"] = false.into();
+        v["StartLoggingTime"] = "2025-01-01T10:00:00Z".into();
+        v["TimeLoggingStarted"] = "2025-01-01T10:00:00Z".into();
+        v["LatestDigestDeliveryTime"] = "2025-01-06T09:38:30Z".into();
+    });
+    edit("describe-trails.json", &|v| {
+        let mut other = v["trailList"][0].clone();
+        other["Name"] = "other".into();
+        other["TrailARN"] = "arn:aws:cloudtrail:us-east-1:111122223333:trail/other".into();
+        other["S3BucketName"] = "another-bucket".into();
+        v["trailList"].as_array_mut().unwrap().push(other);
+    });
+    std::fs::write(
+        config.join("get-trail-status.other.json"),
+        r#"{"IsLogging": true, "LatestDigestDeliveryTime": "2025-01-07T00:55:55Z"}"#,
+    )
+    .unwrap();
+    let (_, r, _) = verify_json(&b, &WINDOW);
+    let gaps: Vec<_> = findings_of(&r, "coverage_gap")
+        .into_iter()
+        .filter(|g| g["end"] == "2025-01-07T00:00:00Z")
+        .collect();
+    assert_eq!(gaps.len(), 3, "{gaps:?}");
+    assert!(
+        gaps.iter()
+            .all(|g| g["cause"] == "logging_stopped" && g["severity"] == "medium"),
+        "{gaps:?}"
+    );
+}
+
+#[test]
 fn one_window_bound_beyond_the_evidence_is_an_error_not_another_window() {
     let b = conformance_dir().join("clean/bundle");
     for (flag, at) in [
