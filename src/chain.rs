@@ -100,13 +100,17 @@ pub fn check(digests: &[DigestFile], index: &Index, window: (i64, i64)) -> Chain
         v.sort_unstable();
     }
     let overlaps = |(s, e): (i64, i64)| s < window.1 && e > window.0;
-    // For each digest named as previous, the key of the earliest digest naming it: its
-    // successor. A chain does not fork, so a later digest naming it too skips a link.
-    // (Copies of one key are one digest.)
+    // For each digest named as previous, the key of the earliest verified digest naming it:
+    // its successor. A chain does not fork, so a later one naming it too skips a link.
+    // (Copies of one key are one digest.) Only what the signatures cannot tell counts here:
+    // a link that AWS signed (a digest that does not verify is its own finding already),
+    // and no backfill digest, which stands beside the hourly chain.
+    let linked =
+        |d: &DigestFile| d.status.is_verified() && d.found_where_signed() && !d.key.backfill;
     let mut successor: HashMap<usize, (i64, &str)> = HashMap::new();
     for (i, d) in digests.iter().enumerate() {
         let Ok(c) = &d.content else { continue };
-        if !d.found_where_signed() {
+        if !linked(d) {
             continue;
         }
         if let Some(p) = c.prev_canonical().and_then(|prev| index.get(prev)) {
@@ -154,11 +158,8 @@ pub fn check(digests: &[DigestFile], index: &Index, window: (i64, i64)) -> Chain
             )),
             Some(p) => {
                 let Some(pd) = digests.get(p) else { continue };
-                // Another chain's digest is no previous digest, whatever its hash. A
-                // digest found under another key than it was signed for is already
-                // `digest_signature_invalid` (moved): its links are its own key's.
-                let moved = !d.found_where_signed();
-                if !moved && !same_chain(d, pd) {
+                // Another chain's digest is no previous digest, whatever its hash.
+                if linked(d) && !same_chain(d, pd) {
                     findings.push(judged(
                         broken(
                             d,
@@ -175,7 +176,7 @@ pub fn check(digests: &[DigestFile], index: &Index, window: (i64, i64)) -> Chain
                 }
                 if let Some(&(_, first)) = successor
                     .get(&p)
-                    .filter(|s| !moved && s.1 != d.key.canonical)
+                    .filter(|s| linked(d) && s.1 != d.key.canonical)
                 {
                     findings.push(judged(
                         broken(

@@ -349,6 +349,7 @@ pub fn compute(inp: &Inputs<'_>, logs: LogFold) -> Coverage {
     let mut intervals: BTreeMap<Region, Vec<(i64, i64, Class)>> = BTreeMap::new();
     let mut ends: BTreeMap<Region, Vec<i64>> = BTreeMap::new();
     let mut region_trails: BTreeMap<Region, BTreeSet<&str>> = BTreeMap::new();
+    let mut org_regions: BTreeSet<Region> = BTreeSet::new();
     // Where a chain ends for good inside the window: after a verified final digest (AWS
     // delivers one, shorter than an hour, when logging stops) or (below) at a digest end
     // that a successful StopLogging or DeleteTrail explains. Without this, a stop that is
@@ -364,6 +365,9 @@ pub fn compute(inp: &Inputs<'_>, logs: LogFold) -> Coverage {
             .insert(&d.chain.trail);
         if d.verified_final {
             final_ends.insert((r.clone(), e));
+        }
+        if d.chain.base.org.is_some() {
+            org_regions.insert(r.clone());
         }
         let class = if d.verified {
             Class::Verified
@@ -516,7 +520,16 @@ pub fn compute(inp: &Inputs<'_>, logs: LogFold) -> Coverage {
         if last >= w1 || stop_proven(r, last) || tail_restarts.contains_key(r) {
             continue;
         }
-        let Some(stop) = between(&events.stops, r, last, w1).into_iter().max() else {
+        // Of this account, or of any where the region's chains are an organization's
+        // (the management account stops an organization trail): another account's stop
+        // of a trail of the same name is no stop here.
+        let stops: Vec<(i64, Option<&str>)> = events
+            .stops_by_account
+            .iter()
+            .filter(|&&(_, _, account)| account.is_none_or(|a| a == r.0) || org_regions.contains(r))
+            .map(|&(t, trail, _)| (t, trail))
+            .collect();
+        let Some(stop) = between(&stops, r, last, w1).into_iter().max() else {
             continue;
         };
         if !between(&events.starts, r, stop, w1).is_empty()
@@ -901,6 +914,9 @@ pub fn compute(inp: &Inputs<'_>, logs: LogFold) -> Coverage {
 struct StopsAndStarts<'a> {
     /// Successful StopLogging and DeleteTrail; the status's StopLoggingTime.
     stops: Vec<(i64, Option<&'a str>)>,
+    /// The same stops with the account they were made in (the record's recipient, the
+    /// trail ARN's account), where known.
+    stops_by_account: Vec<(i64, Option<&'a str>, Option<&'a str>)>,
     /// Successful StartLogging; the status's StartLoggingTime when it follows the stop and
     /// logging is on (anything else is a status that contradicts itself).
     starts: Vec<(i64, Option<&'a str>)>,
@@ -920,14 +936,33 @@ impl<'a> StopsAndStarts<'a> {
                 .map(|(n, _, _, _)| (n.time, n.trail_name.as_deref().map(trail_of)))
         };
         let trails = &config.trails;
-        StopsAndStarts {
-            stops: records(&["StopLogging", "DeleteTrail"])
-                .chain(
-                    trails
-                        .iter()
-                        .filter_map(|t| Some((t.stop_logging?, Some(t.name.as_str())))),
+        let stops_by_account: Vec<_> = notable
+            .iter()
+            .filter(|(n, _, _, valid)| {
+                *valid
+                    && matches!(n.facts.event_name.as_str(), "StopLogging" | "DeleteTrail")
+                    && n.event_source == "cloudtrail.amazonaws.com"
+                    && n.facts.error_code.is_none()
+            })
+            .map(|(n, _, _, _)| {
+                (
+                    n.time,
+                    n.trail_name.as_deref().map(trail_of),
+                    n.account.as_deref(),
                 )
+            })
+            .chain(trails.iter().filter_map(|t| {
+                // arn:PARTITION:cloudtrail:REGION:ACCOUNT:trail/NAME
+                let account = t.arn.as_deref().and_then(|a| a.split(':').nth(4));
+                Some((t.stop_logging?, Some(t.name.as_str()), account))
+            }))
+            .collect();
+        StopsAndStarts {
+            stops: stops_by_account
+                .iter()
+                .map(|&(t, trail, _)| (t, trail))
                 .collect(),
+            stops_by_account,
             starts: records(&["StartLogging"])
                 .chain(trails.iter().filter_map(|t| {
                     let start = t.start_logging?;

@@ -253,7 +253,7 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
         window_source: report::WindowSource::new(opts.start.is_some(), opts.end.is_some()),
         scope: report::Scope {
             accounts: sorted(&opts.accounts),
-            regions: sorted(&opts.regions),
+            required_regions: sorted(&opts.regions),
             trail: opts.trail.clone(),
         },
         roots: inv.roots,

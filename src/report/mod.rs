@@ -78,12 +78,13 @@ pub struct Report {
     pub findings: Findings,
 }
 
-/// The report's `scope`: the options that narrowed what it judges. Empty lists and no
-/// trail: every account and region found, every trail exported.
+/// The report's `scope`: the options that set what it judges. `accounts` narrows the
+/// evidence (empty: every account), `required_regions` adds regions that must be covered,
+/// `trail` picks the configuration judged (none: every trail exported).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Scope {
     pub accounts: Vec<String>,
-    pub regions: Vec<String>,
+    pub required_regions: Vec<String>,
     pub trail: Option<String>,
 }
 

@@ -1723,3 +1723,83 @@ fn a_stop_for_good_whose_final_digests_are_deleted_is_still_a_stop_from_the_stop
         );
     }
 }
+
+#[test]
+fn a_planted_digest_naming_a_digests_previous_leaves_the_real_successor_alone() {
+    // A digest signed by a key in no export, under a key of its own a minute before the
+    // real one, naming the same previous digest: it is the planted file's own finding
+    // (digest_key_unknown); the authentic digest, which AWS signed, is not a fork.
+    let d = tempfile::tempdir().unwrap();
+    let w = two_regions().write(d.path());
+    let east = w.digests_of("us-east-1");
+    let real = east[east.len() - 2];
+    let stamp = |t: i64| {
+        chrono::DateTime::from_timestamp(t, 0)
+            .unwrap()
+            .format("%Y%m%dT%H%M%SZ")
+            .to_string()
+    };
+    let planted_key = real.key.replace(&stamp(real.end), &stamp(real.end - 60));
+    let planted = real
+        .path
+        .with_file_name(planted_key.rsplit('/').next().unwrap());
+    std::fs::copy(&real.path, &planted).unwrap();
+    edit_digest(&planted, |v| {
+        v["digestS3Object"] = planted_key.clone().into();
+        v["digestStartTime"] = iso(real.start - 60).into();
+        v["digestEndTime"] = iso(real.end - 60).into();
+    });
+    forge_digest_file(&planted, Key::Forger);
+    let (code, r) = run(&w, &[]);
+    assert_eq!(code, 1);
+    assert!(
+        findings_of(&r, "digest_chain_broken").is_empty(),
+        "{:?}",
+        r["findings"]
+    );
+    let unknown = findings_of(&r, "digest_key_unknown");
+    assert!(
+        unknown.len() == 1 && unknown[0]["path"].as_str().unwrap().ends_with(&planted_key),
+        "{unknown:?}"
+    );
+}
+
+#[test]
+fn another_accounts_stop_of_a_trail_of_the_same_name_explains_no_gap_here() {
+    // Two accounts, each with its own trail `audit`, given together. A stops logging for
+    // good; B keeps logging, but its newest digests and log files are deleted. A's stop
+    // says nothing of B: B's gap is evidence gone, never a stop.
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let start = ts("2025-03-01T00:00:00Z");
+    let one = |account: &str| {
+        Bundle::new(account, "audit", "us-east-1")
+            .regions(&["us-east-1"])
+            .window(start, 8)
+    };
+    let _a = one("111111111111")
+        .stop_logging(ts("2025-03-01T05:00:00Z"), None)
+        .write(da.path());
+    let b = one("222222222222").write(db.path());
+    let cut = ts("2025-03-01T03:00:00Z");
+    delete_digests_after(&b, "us-east-1", cut);
+    delete_logs_from(&b, "us-east-1", cut);
+    let root_b = db.path().to_string_lossy().into_owned();
+    let (_, r, _) = verify_json(
+        da.path(),
+        &[
+            root_b.as_str(),
+            "--start",
+            &b.start_iso(),
+            "--end",
+            &b.end_iso(),
+        ],
+    );
+    let gaps: Vec<_> = findings_of(&r, "coverage_gap")
+        .into_iter()
+        .filter(|g| g["account"] == "222222222222")
+        .collect();
+    assert!(
+        !gaps.is_empty() && gaps.iter().all(|g| g["cause"] != "logging_stopped"),
+        "{gaps:?}"
+    );
+}
