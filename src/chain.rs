@@ -9,9 +9,10 @@
 //! Raises `digest_missing` (a named previous digest is not in the bundle, unless it ended
 //! before the window: a partial copy is normal) and `digest_chain_broken`
 //! (`previousDigestHashValue` or `previousDigestSignature` differs from the digest it names,
-//! a digest names itself, a digest of another account, region or trail, or one that an
-//! earlier digest names already: a chain does not fork). Null previous fields start a new chain, which is not a finding
-//! here: `coverage.rs` explains the gap. No file I/O.
+//! a digest names itself, or a verified digest names one of another account, region or
+//! trail, or one that an earlier verified digest names already: a chain does not fork).
+//! Null previous fields start a new chain, which is not a finding here: `coverage.rs`
+//! explains the gap. No file I/O.
 
 use crate::digest::DigestFile;
 use crate::findings::{Evidence, Finding, Kind};

@@ -924,6 +924,7 @@ struct StopsAndStarts<'a> {
 
 impl<'a> StopsAndStarts<'a> {
     fn new(notable: &[(&'a Notable, &Source, &LogKey, bool)], config: &'a ConfigAnalysis) -> Self {
+        // Valid records of these names: time, trail, account (the record's recipient).
         let records = |names: &'static [&'static str]| {
             notable
                 .iter()
@@ -933,24 +934,16 @@ impl<'a> StopsAndStarts<'a> {
                         && n.event_source == "cloudtrail.amazonaws.com"
                         && n.facts.error_code.is_none()
                 })
-                .map(|(n, _, _, _)| (n.time, n.trail_name.as_deref().map(trail_of)))
+                .map(|(n, _, _, _)| {
+                    (
+                        n.time,
+                        n.trail_name.as_deref().map(trail_of),
+                        n.account.as_deref(),
+                    )
+                })
         };
         let trails = &config.trails;
-        let stops_by_account: Vec<_> = notable
-            .iter()
-            .filter(|(n, _, _, valid)| {
-                *valid
-                    && matches!(n.facts.event_name.as_str(), "StopLogging" | "DeleteTrail")
-                    && n.event_source == "cloudtrail.amazonaws.com"
-                    && n.facts.error_code.is_none()
-            })
-            .map(|(n, _, _, _)| {
-                (
-                    n.time,
-                    n.trail_name.as_deref().map(trail_of),
-                    n.account.as_deref(),
-                )
-            })
+        let stops_by_account: Vec<_> = records(&["StopLogging", "DeleteTrail"])
             .chain(trails.iter().filter_map(|t| {
                 // arn:PARTITION:cloudtrail:REGION:ACCOUNT:trail/NAME
                 let account = t.arn.as_deref().and_then(|a| a.split(':').nth(4));
@@ -964,6 +957,7 @@ impl<'a> StopsAndStarts<'a> {
                 .collect(),
             stops_by_account,
             starts: records(&["StartLogging"])
+                .map(|(t, trail, _)| (t, trail))
                 .chain(trails.iter().filter_map(|t| {
                     let start = t.start_logging?;
                     let after_stop = t.stop_logging.is_none_or(|stop| start > stop);
