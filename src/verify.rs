@@ -369,10 +369,18 @@ fn judge_unlisted(
     // one is gone, the file is unproven, not injected.
     let trails = periods.get(&(&k.base, &*k.region));
     let covered = covered(trails, k.time) && covered(trails, k.time + DELIVERY_DELAY);
-    // Delivered outside the window (it holds events of it) where no digest could list it
-    // yet, as the newest files of a copy made while logging is on: evidence just outside
-    // the window that proves nothing either way, so no finding of the window.
-    if !covered && !delivered_in {
+    // Delivered outside the window (it holds events of it) within the hour after the last
+    // verified digest there, so that only the next digest, not yet due when the copy was
+    // made, could list it: the newest files of a copy made while logging is on. Evidence
+    // just outside the window that proves nothing either way: no finding of the window.
+    // (A file delivered later than that was due in a digest that is not there.)
+    let last = trails
+        .into_iter()
+        .flat_map(|ts| ts.values())
+        .filter_map(|c| c.span.map(|(_, e)| e))
+        .max();
+    let pending = last.is_some_and(|l| l <= k.time && k.time < l + time::HOUR);
+    if !covered && !delivered_in && pending {
         return Ok(());
     }
     let (severity, why) = if covered {

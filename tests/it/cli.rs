@@ -615,6 +615,20 @@ fn a_copy_made_while_logging_is_on_is_verified_without_a_window() {
 }
 
 #[test]
+fn a_file_after_the_window_that_a_missing_digest_should_have_listed_is_still_unproven() {
+    // Validation off from midday: the file named 00:00 (the window's last minutes) came
+    // ten hours after the last digest, so digests were due that are not there. It is not
+    // the newest file of a live copy: it stays `log_unreferenced` (low), as the others.
+    let b = conformance_dir().join("validation_disabled_midway/bundle");
+    let (_, r, _) = verify_json(&b, &WINDOW);
+    let edge: Vec<_> = findings_of(&r, "log_unreferenced")
+        .into_iter()
+        .filter(|f| f["path"].as_str().unwrap().contains("_20250107T0000Z_"))
+        .collect();
+    assert_eq!(edge.len(), 3, "{:?}", kinds_above_info(&r));
+}
+
+#[test]
 fn one_window_bound_beyond_the_evidence_is_an_error_not_another_window() {
     let b = conformance_dir().join("clean/bundle");
     for (flag, at) in [
