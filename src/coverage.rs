@@ -408,6 +408,11 @@ pub fn compute(inp: &Inputs<'_>, logs: LogFold) -> Coverage {
     };
     for m in inp.missing {
         let r = (m.account.clone(), m.region.clone());
+        // A window wholly inside a missing digest's span holds no digest, yet the digest
+        // naming it is the evidence: its gap is `digest_missing`, not an uncovered region.
+        if m.start < w1 && m.end > w0 {
+            agg.entry(r.clone()).or_default().has_evidence_in_window = true;
+        }
         let list = intervals.entry(r.clone()).or_default();
         // The missing digest follows a proven stop, and a valid StartLogging falls inside
         // its span: it was the restart's first digest (its previous fields null, so only

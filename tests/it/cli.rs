@@ -629,6 +629,33 @@ fn a_file_after_the_window_that_a_missing_digest_should_have_listed_is_still_unp
 }
 
 #[test]
+fn a_window_inside_a_deleted_digests_hour_is_that_digests_gap() {
+    // No digest lies in 12:10-12:40, but the one after names the deleted one: the region
+    // is not uncovered, its evidence is gone.
+    let b = conformance_dir().join("delete_digest/bundle");
+    let (code, r, _) = verify_json(
+        &b,
+        &[
+            "--start",
+            "2025-01-06T12:10:00Z",
+            "--end",
+            "2025-01-06T12:40:00Z",
+        ],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        findings_of(&r, "region_uncovered").is_empty(),
+        "{:?}",
+        kinds_above_info(&r)
+    );
+    let gaps = findings_of(&r, "coverage_gap");
+    assert!(
+        gaps.len() == 1 && gaps[0]["region"] == "eu-west-1" && gaps[0]["cause"] == "digest_missing",
+        "{gaps:?}"
+    );
+}
+
+#[test]
 fn one_window_bound_beyond_the_evidence_is_an_error_not_another_window() {
     let b = conformance_dir().join("clean/bundle");
     for (flag, at) in [
