@@ -265,14 +265,14 @@ fn verify_bundle(opts: &Options) -> Result<Report> {
     })
 }
 
-/// The window: `--start/--end`, else the whole hours the readable digests span, else the
-/// hours the log files span.
 /// Sorted, each once (the report does not depend on the order options were given in).
 fn sorted(items: &[String]) -> Vec<String> {
     let set: BTreeSet<&String> = items.iter().collect();
     set.into_iter().cloned().collect()
 }
 
+/// The window: `--start/--end`, else the readable digests' span (`digests_window`), else
+/// the hours the log files span.
 fn window(
     opts: &Options,
     chain_spans: &HashMap<(String, String), (i64, i64)>,
@@ -424,5 +424,34 @@ pub fn render(report: &Report, format: cli::Format) -> String {
     match report::write(report, format, &mut out) {
         Ok(()) => String::from_utf8_lossy(&out).into_owned(),
         Err(e) => format!("error: {e}\n"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::digests_window;
+
+    const H: i64 = 3600;
+
+    #[test]
+    fn default_window_keeps_what_every_chain_covers_of_the_partial_hours() {
+        // Two regions' chains, each ending at its own minute past the hour.
+        let spans = [(10 * 60, 3 * H + 46 * 60), (20 * 60, 3 * H + 54 * 60)];
+        assert_eq!(
+            digests_window(spans.iter().copied()),
+            Some((20 * 60, 3 * H + 46 * 60))
+        );
+        // A chain that ended hours before the others does not cut the window short.
+        let spans = [(0, H), (0, 3 * H + 46 * 60), (0, 3 * H + 54 * 60)];
+        assert_eq!(
+            digests_window(spans.iter().copied()),
+            Some((0, 3 * H + 46 * 60))
+        );
+        // Less than an hour in all: the raw span.
+        assert_eq!(
+            digests_window([(10 * 60, 50 * 60)].into_iter()),
+            Some((10 * 60, 50 * 60))
+        );
+        assert_eq!(digests_window(std::iter::empty()), None);
     }
 }
