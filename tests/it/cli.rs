@@ -505,6 +505,16 @@ fn key_stamp(p: &Path) -> Option<String> {
     Some(format!("{digits:0<15}"))
 }
 
+/// Cut a copy of `stop_logging` where the bucket stood just after the stop: every object
+/// keyed after the final digests (09:38:27) removed.
+fn copy_ends_at_the_stop(b: &Path) {
+    for f in walk(b) {
+        if key_stamp(&f).is_some_and(|t| t.as_str() > "20250106T093827") {
+            std::fs::remove_file(&f).unwrap();
+        }
+    }
+}
+
 #[test]
 fn default_window_reaches_the_last_minutes_every_chain_covers() {
     // A clean bundle: the window runs to the earliest of the regions' last digest ends
@@ -519,11 +529,7 @@ fn default_window_reaches_the_last_minutes_every_chain_covers() {
     // A bucket copied just after logging was stopped: the final digests end at 09:38:27,
     // the StopLogging (09:23:27) lies after the last whole hour, and must be reported.
     let (_d, b) = scenario_copy("stop_logging");
-    for f in walk(&b) {
-        if key_stamp(&f).is_some_and(|t| t.as_str() > "20250106T093827") {
-            std::fs::remove_file(&f).unwrap();
-        }
-    }
+    copy_ends_at_the_stop(&b);
     let (code, r, _) = verify_json(&b, &[]);
     assert_eq!(code, 1);
     assert_eq!(r["window"]["end"], "2025-01-06T09:38:27Z");
@@ -541,11 +547,7 @@ fn another_trails_later_deliveries_do_not_make_a_stop_read_as_deleted_evidence()
     // second trail, which writes elsewhere, kept delivering digests until the next day: its
     // status says nothing of this trail's stop, which stays `logging_stopped`.
     let (_d, b) = scenario_copy("stop_logging");
-    for f in walk(&b) {
-        if key_stamp(&f).is_some_and(|t| t.as_str() > "20250106T093827") {
-            std::fs::remove_file(&f).unwrap();
-        }
-    }
+    copy_ends_at_the_stop(&b);
     let config = b.join("config");
     let edit = |name: &str, f: &dyn Fn(&mut serde_json::Value)| {
         let p = config.join(name);
