@@ -184,6 +184,22 @@ fn main() {
     b.row("sha256 of inflated bytes", &inflated, |i, _| {
         std::hint::black_box(trailproof::hash::Sha256Hash::of(i));
     });
+    // Files in pairs (an odd one out alone), as the workers hash them.
+    let pairs: Vec<(&[u8], &[u8])> = inflated
+        .chunks(2)
+        .map(|p| match p {
+            [a, b] => (&a[..], &b[..]),
+            [a] => (&a[..], &[][..]),
+            _ => (&[][..], &[][..]),
+        })
+        .collect();
+    b.row(
+        "sha256, two files at once (sha256_two)",
+        &pairs,
+        |(x, y), _| {
+            std::hint::black_box(trailproof::hash::sha256_two(x, y));
+        },
+    );
     b.row(
         "record parse (logfile, from inflated)",
         &inflated,

@@ -446,24 +446,7 @@ fn pump<R: Send>(
         let shared = std::sync::Mutex::new((&mut *inv, 0usize));
         rx.into_iter()
             .par_bridge()
-            .map(|batch| {
-                batch
-                    .into_iter()
-                    .map(|w| match w {
-                        Work::Path {
-                            display,
-                            path,
-                            size,
-                        } => ingest_path(display, &path, size, limits, progress),
-                        Work::Bytes {
-                            display,
-                            need,
-                            bytes,
-                            size,
-                        } => ingest_bytes(display.into(), need, bytes, size, limits, progress),
-                    })
-                    .collect::<Vec<Item>>()
-            })
+            .map(|batch| ingest_batch(batch, limits, progress))
             .for_each(|items| {
                 if let Ok(mut g) = shared.lock() {
                     g.1 += items.len();
@@ -582,6 +565,9 @@ fn read_archive(
     let label = root.to_string_lossy().replace('\\', "/");
     let read_entries = |tx: &std::sync::mpsc::SyncSender<Vec<Work>>, local: &mut Vec<Item>| {
         let counter = |n: u64| progress.advance(n);
+        // A log entry waits for the next one, so that workers get them in pairs (hashed
+        // together: `ingest_logs`); anything else goes at once.
+        let mut waiting: Option<Work> = None;
         let mut on_entry = |ev: Event<'_>| -> std::io::Result<()> {
             match ev {
                 Event::Rejected {
@@ -622,14 +608,26 @@ fn read_archive(
                             };
                             match read_capped_sized(reader, cap, size) {
                                 Ok(bytes) => {
+                                    let log = matches!(need, Need::Log(_));
                                     let work = Work::Bytes {
                                         display,
                                         need,
                                         bytes,
                                         size,
                                     };
+                                    let batch = match (log, waiting.take()) {
+                                        (true, None) => {
+                                            waiting = Some(work);
+                                            None
+                                        }
+                                        (true, Some(first)) => Some(vec![first, work]),
+                                        (false, w) => {
+                                            waiting = w;
+                                            Some(vec![work])
+                                        }
+                                    };
                                     // Closed only if the workers died: stop reading then.
-                                    if tx.send(vec![work]).is_err() {
+                                    if batch.is_some_and(|b| tx.send(b).is_err()) {
                                         return Err(std::io::Error::other("worker pool stopped"));
                                     }
                                 }
@@ -643,7 +641,12 @@ fn read_archive(
             }
             Ok(())
         };
-        archive::walk(root, kind, &counter, &mut on_entry)
+        let walked = archive::walk(root, kind, &counter, &mut on_entry);
+        // Whatever happened to the archive, an entry already read is analysed.
+        if let Some(w) = waiting.take() {
+            let _ = tx.send(vec![w]);
+        }
+        walked
     };
     let (walked, found) = pump(inv, limits, progress, read_entries, || {
         Err(std::io::Error::other("archive reader failed"))
@@ -674,6 +677,107 @@ fn read_archive(
     Ok(())
 }
 
+/// Read one batch of files. Log files go two at a time (`ingest_logs`): their inflated
+/// bytes are hashed together.
+fn ingest_batch(batch: Vec<Work>, limits: Limits, progress: &Progress) -> Vec<Item> {
+    let mut items = Vec::with_capacity(batch.len());
+    let mut waiting: Option<LogBytes> = None;
+    for w in batch {
+        let read = match w {
+            Work::Path {
+                display,
+                path,
+                size,
+            } => read_path(display, &path, size, limits, progress),
+            Work::Bytes {
+                display,
+                need,
+                bytes,
+                size,
+            } => read_bytes(display.into(), need, bytes, size, limits, progress),
+        };
+        match (read, waiting.take()) {
+            (Got::Done(item), w) => {
+                items.push(item);
+                waiting = w;
+            }
+            (Got::Log(log), None) => waiting = Some(log),
+            (Got::Log(log), Some(first)) => {
+                let (a, b) = ingest_logs(first, Some(log), limits, progress);
+                items.push(a);
+                items.extend(b);
+            }
+        }
+    }
+    if let Some(log) = waiting {
+        items.push(ingest_logs(log, None, limits, progress).0);
+    }
+    items
+}
+
+/// What reading a file gave: the finished item, or a log file's bytes, still to be
+/// inflated, hashed and parsed. (Moved once, at once: its size does not matter.)
+#[allow(clippy::large_enum_variant)]
+enum Got {
+    Done(Item),
+    Log(LogBytes),
+}
+
+/// A log file's compressed bytes.
+struct LogBytes {
+    display: Arc<str>,
+    key: LogKey,
+    bytes: Vec<u8>,
+}
+
+/// Inflate, hash and parse one log file, or two (hashed together, in about the time of
+/// one: `hash::sha256_two`), compressed bytes and inflated.
+fn ingest_logs(
+    a: LogBytes,
+    b: Option<LogBytes>,
+    limits: Limits,
+    progress: &Progress,
+) -> (Item, Option<Item>) {
+    let (mut ra, mut rb) = (LogResult::default(), LogResult::default());
+    let (sa, sb) = match &b {
+        Some(b) => {
+            let (sa, sb) = crate::hash::sha256_two(&a.bytes, &b.bytes);
+            logfile::with_buffers(|x, y| {
+                logfile::analyse_two(
+                    [&a.bytes, &b.bytes],
+                    limits.max_inflate,
+                    [x, y],
+                    [&mut ra, &mut rb],
+                )
+            });
+            (sa, Some(sb))
+        }
+        None => {
+            logfile::with_buffer(|x| {
+                logfile::analyse_compressed(&a.bytes, limits.max_inflate, x, &mut ra)
+            });
+            (Sha256Hash::of(&a.bytes), None)
+        }
+    };
+    let item = move |l: LogBytes, sha: Sha256Hash, result: LogResult| {
+        progress.file_done();
+        // The compressed file's size and hash live in its manifest entry only.
+        let entry = ManifestEntry {
+            path: l.display.clone(),
+            role: "log",
+            size: l.bytes.len() as u64,
+            sha256: Some(sha),
+        };
+        Item::Log(
+            LogItem::new(Source { display: l.display }, l.key, result),
+            entry,
+        )
+    };
+    let first = item(a, sa, ra);
+    (first, b.zip(sb).map(|(b, sb)| item(b, sb, rb)))
+}
+
+/// One file, read and then (a log file alone) analysed.
 fn ingest_path(
     display: String,
     path: &Path,
@@ -681,6 +785,26 @@ fn ingest_path(
     limits: Limits,
     progress: &Progress,
 ) -> Item {
+    read_path(display, path, size, limits, progress).item(limits, progress)
+}
+
+impl Got {
+    /// The item, a log file analysed alone.
+    fn item(self, limits: Limits, progress: &Progress) -> Item {
+        match self {
+            Got::Done(item) => item,
+            Got::Log(log) => ingest_logs(log, None, limits, progress).0,
+        }
+    }
+}
+
+fn read_path(
+    display: String,
+    path: &Path,
+    size: Option<u64>,
+    limits: Limits,
+    progress: &Progress,
+) -> Got {
     let opened = std::fs::File::open(path);
     let size = size.unwrap_or_else(|| {
         match &opened {
@@ -710,7 +834,7 @@ fn ingest_path(
             match read {
                 Ok(bytes) => {
                     progress.advance(size);
-                    return ingest_bytes(display, need, bytes, size, limits, progress);
+                    return read_bytes(display, need, bytes, size, limits, progress);
                 }
                 Err(why) => ignored_need(display, size, &need, &why),
             }
@@ -718,7 +842,7 @@ fn ingest_path(
     };
     progress.advance(size);
     progress.file_done();
-    item
+    Got::Done(item)
 }
 
 /// A file of a kind we need whose bytes could not be read: for logs and digests that is a
@@ -756,6 +880,7 @@ fn ignored_need(display: Arc<str>, size: u64, need: &Need, why: &str) -> Item {
 }
 
 /// Everything one file needs, from its bytes. Runs on a worker thread.
+#[cfg(test)]
 fn ingest_bytes(
     display: Arc<str>,
     need: Need,
@@ -764,6 +889,29 @@ fn ingest_bytes(
     limits: Limits,
     progress: &Progress,
 ) -> Item {
+    read_bytes(display, need, bytes, size, limits, progress).item(limits, progress)
+}
+
+/// A file's bytes: a log file's are handed back to be analysed (two at a time), anything
+/// else is finished here. Runs on a worker thread.
+fn read_bytes(
+    display: Arc<str>,
+    need: Need,
+    bytes: Vec<u8>,
+    size: u64,
+    limits: Limits,
+    progress: &Progress,
+) -> Got {
+    let need = match need {
+        Need::Log(key) => {
+            return Got::Log(LogBytes {
+                display,
+                key,
+                bytes,
+            })
+        }
+        need => need,
+    };
     let sha = Sha256Hash::of(&bytes);
     let entry = |role: &'static str| ManifestEntry {
         path: display.clone(),
@@ -773,23 +921,8 @@ fn ingest_bytes(
     };
     let name = display.rsplit('/').next().unwrap_or(&display).to_owned();
     let item = match need {
-        Need::Log(key) => {
-            // The compressed file's size and hash live in its manifest entry only.
-            let mut result = LogResult::default();
-            logfile::with_buffer(|buf| {
-                logfile::analyse_compressed(&bytes, limits.max_inflate, buf, &mut result)
-            });
-            Item::Log(
-                LogItem::new(
-                    Source {
-                        display: display.clone(),
-                    },
-                    key,
-                    result,
-                ),
-                entry("log"),
-            )
-        }
+        // Never here: handed back above, to be analysed two at a time.
+        Need::Log(_) => Item::Skipped(entry("log")),
         Need::Digest(key) => {
             let d = digest::from_bytes(display.clone(), key, &bytes, limits.max_inflate);
             Item::Digest(Box::new(d), entry("digest"))
@@ -846,7 +979,7 @@ fn ingest_bytes(
         Need::OsMetadata => os_metadata(display.clone(), size, Some(sha)),
     };
     progress.file_done();
-    item
+    Got::Done(item)
 }
 
 /// A JSON file: public keys, a configuration export, or ignored.
