@@ -104,7 +104,7 @@ r = json.load(open(sys.argv[1]))
 wall = min(float(l.split()[0]) for l in open(sys.argv[2]) if l.strip())
 e2e = r["summary"]["inflated_bytes"] / 1e6 / wall
 for line in open(sys.argv[3]):
-    for label in ("trailproof single pass", "libdeflater + sha2 + sonic-rs"):
+    for label in ("trailproof single pass, two at once", "libdeflater + sha2 + sonic-rs"):
         if line.startswith(label):
             # The row's numbers: MB/s on 1 thread, then on 2.
             two = float(re.findall(r"\b\d+\.\d\b", line[len(label):])[1])

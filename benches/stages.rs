@@ -13,7 +13,7 @@ use std::cell::RefCell;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use trailproof::logfile::{analyse_compressed, LogResult};
+use trailproof::logfile::{analyse_compressed, analyse_two, LogResult};
 
 fn log_files(root: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = walkdir::WalkDir::new(root)
@@ -53,6 +53,7 @@ struct RefRecord<'a> {
 
 thread_local! {
     static BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    static BUF2: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     static LIBDEFLATE: RefCell<libdeflater::Decompressor> =
         RefCell::new(libdeflater::Decompressor::new());
 }
@@ -217,6 +218,31 @@ fn main() {
             let mut r = LogResult::default();
             analyse_compressed(f, u64::MAX, buf, &mut r);
             std::hint::black_box(r.events);
+        },
+    );
+    // As the workers run it: files two at a time, their inflated bytes hashed together.
+    let file_pairs: Vec<(&[u8], &[u8])> = files
+        .chunks(2)
+        .map(|p| match p {
+            [a, b] => (&a[..], &b[..]),
+            [a] => (&a[..], &[][..]),
+            _ => (&[][..], &[][..]),
+        })
+        .collect();
+    b.row(
+        "trailproof single pass, two at once (analyse_two)",
+        &file_pairs,
+        |(x, y), buf| {
+            let (mut ra, mut rb) = (LogResult::default(), LogResult::default());
+            BUF2.with(|b2| {
+                let b2 = &mut b2.borrow_mut();
+                if y.is_empty() {
+                    analyse_compressed(x, u64::MAX, buf, &mut ra);
+                } else {
+                    analyse_two([x, y], u64::MAX, [buf, b2], [&mut ra, &mut rb]);
+                }
+            });
+            std::hint::black_box((ra.events, rb.events));
         },
     );
 

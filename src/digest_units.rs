@@ -23,7 +23,7 @@ use crate::discover::{attach_sidecars, SidecarAt};
 use crate::findings::Finding;
 use crate::keys::KeyRing;
 use crate::spill::{Cursor, Sorted, Spill, SpillError};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The chain group of a canonical digest key: `AWSLogs/[o-ID/]ACCOUNT/CloudTrail-Digest/REGION/`
 /// (with its final `/`, so that a group's keys are exactly those starting with it, and groups
@@ -87,7 +87,8 @@ pub struct Outcome {
 pub struct Inputs<'a> {
     pub digests: &'a Sorted<DigestFile>,
     pub sidecars: &'a Sorted<SidecarAt>,
-    pub groups: &'a BTreeSet<String>,
+    /// Every chain group, with how many digests it holds.
+    pub groups: &'a BTreeMap<String, u32>,
     pub links: &'a BTreeSet<(String, String)>,
     pub count: u32,
     pub ring: &'a KeyRing,
@@ -96,7 +97,8 @@ pub struct Inputs<'a> {
 
 /// Check every digest, unit by unit; their findings go to `findings`.
 pub fn check(inp: &Inputs<'_>, findings: &mut Spill<Finding>) -> Result<Outcome, SpillError> {
-    let groups: Vec<String> = inp.groups.iter().cloned().collect();
+    let groups: Vec<String> = inp.groups.keys().cloned().collect();
+    let counts: Vec<usize> = inp.groups.values().map(|&n| n as usize).collect();
     // Where a key's group sorts among the groups: a sidecar whose group holds no digest
     // sorts between two and is passed over.
     let position =
@@ -111,8 +113,11 @@ pub fn check(inp: &Inputs<'_>, findings: &mut Spill<Finding>) -> Result<Outcome,
     let mut shared = Shared::default();
     let mut digests = Cursor::new(inp.digests)?;
     let mut sidecars = Cursor::new(inp.sidecars)?;
-    for (_, last) in units(&groups, inp.links) {
-        let mut unit: Vec<DigestFile> = Vec::new();
+    for (first, last) in units(&groups, inp.links) {
+        // Sized exactly: a unit can be a year of one region's digests, and a vector that
+        // doubles as it grows would hold up to twice that (three times while it moves).
+        let size = counts.get(first..=last).map_or(0, |c| c.iter().sum());
+        let mut unit: Vec<DigestFile> = Vec::with_capacity(size);
         while let Some(d) = digests.take_if(|d| position(&d.key.canonical) <= last)? {
             unit.push(d);
         }

@@ -27,7 +27,7 @@ use crate::s3key::{self, DigestKey, KeyShape, LogKey};
 use crate::spill::{Budget, Dec, Enc, Record, Sorted, Spill, SpillError};
 use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -146,10 +146,10 @@ pub struct Inventory {
     /// Per chain (group and trail): the earliest start and latest end its readable
     /// digests sign. The default window comes from these (`lib.rs`).
     pub chain_spans: HashMap<(String, String), (i64, i64)>,
-    /// Each digest's chain group (`digest_units::group_of`), and pairs of groups that a
-    /// digest links by naming a previous digest in the other: what `digest_units.rs` must
-    /// check together.
-    pub digest_groups: BTreeSet<String>,
+    /// Each digest's chain group (`digest_units::group_of`) with how many digests it holds,
+    /// and pairs of groups that a digest links by naming a previous digest in the other:
+    /// what `digest_units.rs` must check together.
+    pub digest_groups: BTreeMap<String, u32>,
     pub digest_links: BTreeSet<(String, String)>,
     /// Only these accounts (`--account`), when given; other files are listed in the
     /// manifest only.
@@ -466,8 +466,8 @@ fn pump<R: Send>(
     (produced, read + made)
 }
 
-/// Files of a folder handed to a worker at once. Archive entries go one by one: they are
-/// already in memory.
+/// Files of a folder handed to a worker at once (its log files analysed in pairs). Archive
+/// entries go one by one, log entries in pairs: they are already in memory.
 const WALK_BATCH: usize = 4;
 
 /// Walk a folder (sorted, links never followed) and read its files in parallel.
@@ -566,7 +566,7 @@ fn read_archive(
     let read_entries = |tx: &std::sync::mpsc::SyncSender<Vec<Work>>, local: &mut Vec<Item>| {
         let counter = |n: u64| progress.advance(n);
         // A log entry waits for the next one, so that workers get them in pairs (hashed
-        // together: `ingest_logs`); anything else goes at once.
+        // together: `ingest_logs`); anything else (and a log too large to hold) goes at once.
         let mut waiting: Option<Work> = None;
         let mut on_entry = |ev: Event<'_>| -> std::io::Result<()> {
             match ev {
@@ -608,7 +608,8 @@ fn read_archive(
                             };
                             match read_capped_sized(reader, cap, size) {
                                 Ok(bytes) => {
-                                    let log = matches!(need, Need::Log(_));
+                                    let log = matches!(need, Need::Log(_))
+                                        && bytes.len() <= logfile::PAIR_MAX;
                                     let work = Work::Bytes {
                                         display,
                                         need,
@@ -699,6 +700,11 @@ fn ingest_batch(batch: Vec<Work>, limits: Limits, progress: &Progress) -> Vec<It
         match (read, waiting.take()) {
             (Got::Done(item), w) => {
                 items.push(item);
+                waiting = w;
+            }
+            // Too large to hold while reading another: alone, at once.
+            (Got::Log(log), w) if log.bytes.len() > logfile::PAIR_MAX => {
+                items.push(ingest_logs(log, None, limits, progress).0);
                 waiting = w;
             }
             (Got::Log(log), None) => waiting = Some(log),
@@ -1173,8 +1179,11 @@ impl Inventory {
                         }
                     }
                 }
-                if !self.digest_groups.contains(group) {
-                    self.digest_groups.insert(group.to_owned());
+                match self.digest_groups.get_mut(group) {
+                    Some(n) => *n += 1,
+                    None => {
+                        self.digest_groups.insert(group.to_owned(), 1);
+                    }
                 }
                 self.digest_spill.push(*d)?;
             }

@@ -4,7 +4,9 @@
 //! the bounded single-member gunzip, hashes the inflated bytes (what a digest's
 //! `hashValue` names) and parses the records, keeping only per-hour counts and the rare
 //! events that matter (logging tampering, StartLogging). Nothing per event survives the
-//! file, so memory is bounded by files and hours, never by events.
+//! file, so memory is bounded by files and hours, never by events. Workers take files two
+//! at a time (`analyse_two`): two SHA-256s computed together cost about the time of one
+//! (`hash::sha256_two`).
 //!
 //! Comparing the results with what verified digests list (`log_missing`,
 //! `log_hash_mismatch`, `log_unreadable`, `log_unreferenced`) is done in `verify.rs`.
@@ -118,9 +120,9 @@ pub fn analyse_compressed(raw: &[u8], max_inflate: u64, buf: &mut Vec<u8>, r: &m
     }
 }
 
-/// A file inflated to more than this is not kept waiting for a second one: it is hashed
-/// and parsed alone, so that a worker holds at most this much beside its largest file.
-/// (CloudTrail's log files are a few MB inflated.)
+/// A file larger than this, compressed or inflated, is not kept waiting for a second one:
+/// it is hashed and parsed alone, so that a worker holds at most this much of another file
+/// (of each form) beside its largest one. CloudTrail's log files are a few MB inflated.
 pub const PAIR_MAX: usize = 16 << 20;
 
 /// `analyse_compressed` for two files, their inflated bytes hashed together
