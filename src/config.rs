@@ -1369,7 +1369,9 @@ pub fn analyze(files: &[ConfigFile], trail_filter: Option<&str>) -> ConfigAnalys
     // 3. Status and selector exports, paired with a trail or reported.
     for (kind, f) in &classified {
         match kind {
-            ConfigKind::GetTrailStatus => match pair(&trails, None, &f.file_name, *kind) {
+            ConfigKind::GetTrailStatus => match pair(&trails, None, &f.file_name, *kind)
+                .or_else(|why| adopt(&mut trails, exported, None, &f.file_name).ok_or(why))
+            {
                 Ok(i) => {
                     let st = parse_status(&f.path, &f.json);
                     let t = &mut trails[i];
@@ -1402,9 +1404,21 @@ pub fn analyze(files: &[ConfigFile], trail_filter: Option<&str>) -> ConfigAnalys
             },
             ConfigKind::GetEventSelectors => {
                 let arn = text(&f.json, &["TrailARN"]);
-                match pair(&trails, arn.as_deref(), &f.file_name, *kind) {
+                match pair(&trails, arn.as_deref(), &f.file_name, *kind).or_else(|why| {
+                    adopt(&mut trails, exported, arn.as_deref(), &f.file_name).ok_or(why)
+                }) {
                     Ok(i) => {
                         let t = &mut trails[i];
+                        // A trail taken from a status export (by name) learns its ARN here.
+                        if let (false, None, Some(a)) = (
+                            exported,
+                            &t.cfg.arn,
+                            arn.as_deref().and_then(parse_trail_arn),
+                        ) {
+                            t.cfg.account = Some(a.account.to_owned());
+                            t.cfg.home_region = Some(a.region.to_owned());
+                            t.cfg.arn = arn.clone();
+                        }
                         t.selector_files.push(f.path.clone());
                         match (parse_selector_export(&f.json), &t.selectors) {
                             (Some(s), None) => t.selectors = Some((f.path.clone(), s)),
@@ -1483,12 +1497,24 @@ pub fn analyze(files: &[ConfigFile], trail_filter: Option<&str>) -> ConfigAnalys
 
     if exported {
         findings.extend(rules(&trails, &describing, filter, &before));
-    } else {
+    } else if trails.is_empty() {
         notes.push(
             "no trail configuration export (describe-trails, get-trail or terraform show -json) \
              in the bundle: the configuration was not assessed"
                 .into(),
         );
+    } else {
+        notes.push(
+            "no trail configuration export (describe-trails, get-trail or terraform show -json) \
+             in the bundle: only what the get-trail-status and get-event-selectors exports say \
+             was judged (logging, delivery errors, management events); multi-region, log file \
+             validation, global service events and encryption were not assessed"
+                .into(),
+        );
+        let recording = recording(&trails);
+        for t in &trails {
+            status_and_selector_rules(t, &recording, &mut findings);
+        }
     }
     sort_findings(&mut findings);
 
@@ -1500,11 +1526,43 @@ pub fn analyze(files: &[ConfigFile], trail_filter: Option<&str>) -> ConfigAnalys
     };
     ConfigAnalysis {
         exported,
-        trails: trails.into_iter().map(|t| t.cfg).collect(),
+        // Trails known only from status or selector exports say nothing of their regions,
+        // bucket or validation: coverage goes by the evidence alone, as with no export.
+        trails: if exported {
+            trails.into_iter().map(|t| t.cfg).collect()
+        } else {
+            Vec::new()
+        },
         organization_id,
         findings,
         section,
     }
+}
+
+/// With no trail-describing export in the bundle, the trail a status or selector export
+/// names (its TrailARN, else its file name) is taken from that export alone; `None` when a
+/// trail export exists (it is the list of trails) or the export names no trail.
+fn adopt(
+    trails: &mut Vec<Trail>,
+    exported: bool,
+    arn: Option<&str>,
+    file_name: &str,
+) -> Option<usize> {
+    if exported || trails.len() >= MAX_TRAILS {
+        return None;
+    }
+    let mut t = Trail::default();
+    match arn.and_then(parse_trail_arn) {
+        Some(a) => {
+            t.cfg.name = a.name.to_owned();
+            t.cfg.account = Some(a.account.to_owned());
+            t.cfg.home_region = Some(a.region.to_owned());
+            t.cfg.arn = arn.map(str::to_owned);
+        }
+        None => t.cfg.name = trail_name_in_file_name(file_name)?.to_owned(),
+    }
+    trails.push(t);
+    Some(trails.len() - 1)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1529,6 +1587,106 @@ fn proof(file: Option<&str>, expected: impl Into<String>, actual: impl Into<Stri
         expected: Some(expected.into()),
         actual: Some(actual.into()),
         details: Vec::new(),
+    }
+}
+
+/// Trails that may be recording (logging true, or no status export to say otherwise).
+fn recording(trails: &[Trail]) -> Vec<&Trail> {
+    trails
+        .iter()
+        .filter(|t| t.cfg.is_logging != Some(false))
+        .collect()
+}
+
+/// What a trail's get-trail-status and event selectors alone tell: not logging, delivery
+/// errors, management events not (or only in part) recorded.
+fn status_and_selector_rules(t: &Trail, recording: &[&Trail], out: &mut Vec<Finding>) {
+    let name = &t.cfg.name;
+    if t.cfg.is_logging == Some(false) {
+        let path = t.src("IsLogging");
+        let mut ev = proof(path, "IsLogging: true", "IsLogging: false");
+        if let Some(st) = &t.status {
+            if let Some(s) = st.stop_logging {
+                ev = ev.detail(format!("StopLoggingTime: {}", time::fmt(s)));
+            }
+            if let Some(s) = st.start_logging {
+                ev = ev.detail(format!("StartLoggingTime: {}", time::fmt(s)));
+            }
+        }
+        out.push(
+            trail_finding(Kind::ConfigNotLogging, t, path)
+                .message(format!("Trail {name} is not logging (IsLogging false)."))
+                .evidence(ev),
+        );
+    }
+    if let Some(st) = &t.status {
+        for (field, err) in [
+            ("LatestDeliveryError", &st.delivery_error),
+            ("LatestDigestDeliveryError", &st.digest_delivery_error),
+        ] {
+            if let Some(err) = err {
+                out.push(
+                    trail_finding(Kind::ConfigDeliveryError, t, Some(&st.path))
+                        .message(format!(
+                            "Trail {name} reports a delivery error: {field} {err}."
+                        ))
+                        .evidence(proof(
+                            Some(&st.path),
+                            format!("{field}: none"),
+                            format!("{field}: {err}"),
+                        )),
+                );
+            }
+        }
+    }
+    if let Some((verdict, path, source)) = &t.mgmt {
+        let kind = match verdict.value {
+            ManagementEvents::Excluded => Some(Kind::ConfigManagementEventsExcluded),
+            ManagementEvents::Partial => Some(Kind::ConfigManagementEventsPartial),
+            ManagementEvents::All | ManagementEvents::Unknown => None,
+        };
+        // A data-events trail beside a multi-region trail that records every management
+        // event is a common, sound setup: management events *are* recorded (SPEC: "no
+        // selector records management events"). Kept for the record at `info`.
+        let recorded_by = recording.iter().find(|o| {
+            !std::ptr::eq(**o, t)
+                && o.cfg.management_events == Some(ManagementEvents::All)
+                && o.cfg.multi_region != Some(false)
+        });
+        if let Some(kind) = kind {
+            let message = if kind == Kind::ConfigManagementEventsExcluded {
+                format!(
+                    "Trail {name} records no management events: {}.",
+                    verdict.reason
+                )
+            } else {
+                format!(
+                    "Trail {name} records management events only in part: {}.",
+                    verdict.reason
+                )
+            };
+            let selectors = match (&t.selectors, &t.tf_selectors) {
+                (Some((_, s)), _) | (None, Some((_, s))) => describe_selectors(s),
+                _ => Vec::new(),
+            };
+            let mut ev = proof(
+                path.as_deref(),
+                "a selector recording all management events (read and write, every source)",
+                verdict.reason.clone(),
+            );
+            ev.details.push(format!("selectors from: {source}"));
+            ev.details.extend(selectors);
+            let f = match recorded_by {
+                    None => trail_finding(kind, t, path.as_deref()).message(message),
+                    Some(o) => trail_finding(kind, t, path.as_deref())
+                        .severity(Severity::Info)
+                        .message(format!(
+                            "{message} Trail {} records them in every region, so management events are recorded.",
+                            o.cfg.name
+                        )),
+                };
+            out.push(f.evidence(ev));
+        }
     }
 }
 
@@ -1563,100 +1721,10 @@ fn rules(
         return out;
     }
 
-    // Trails that may be recording (logging true, or no status export to say otherwise).
-    let recording: Vec<&Trail> = trails
-        .iter()
-        .filter(|t| t.cfg.is_logging != Some(false))
-        .collect();
-
+    let recording = recording(trails);
     for t in trails {
         let name = &t.cfg.name;
-        if t.cfg.is_logging == Some(false) {
-            let path = t.src("IsLogging");
-            let mut ev = proof(path, "IsLogging: true", "IsLogging: false");
-            if let Some(st) = &t.status {
-                if let Some(s) = st.stop_logging {
-                    ev = ev.detail(format!("StopLoggingTime: {}", time::fmt(s)));
-                }
-                if let Some(s) = st.start_logging {
-                    ev = ev.detail(format!("StartLoggingTime: {}", time::fmt(s)));
-                }
-            }
-            out.push(
-                trail_finding(Kind::ConfigNotLogging, t, path)
-                    .message(format!("Trail {name} is not logging (IsLogging false)."))
-                    .evidence(ev),
-            );
-        }
-        if let Some(st) = &t.status {
-            for (field, err) in [
-                ("LatestDeliveryError", &st.delivery_error),
-                ("LatestDigestDeliveryError", &st.digest_delivery_error),
-            ] {
-                if let Some(err) = err {
-                    out.push(
-                        trail_finding(Kind::ConfigDeliveryError, t, Some(&st.path))
-                            .message(format!(
-                                "Trail {name} reports a delivery error: {field} {err}."
-                            ))
-                            .evidence(proof(
-                                Some(&st.path),
-                                format!("{field}: none"),
-                                format!("{field}: {err}"),
-                            )),
-                    );
-                }
-            }
-        }
-        if let Some((verdict, path, source)) = &t.mgmt {
-            let kind = match verdict.value {
-                ManagementEvents::Excluded => Some(Kind::ConfigManagementEventsExcluded),
-                ManagementEvents::Partial => Some(Kind::ConfigManagementEventsPartial),
-                ManagementEvents::All | ManagementEvents::Unknown => None,
-            };
-            // A data-events trail beside a multi-region trail that records every management
-            // event is a common, sound setup: management events *are* recorded (SPEC: "no
-            // selector records management events"). Kept for the record at `info`.
-            let recorded_by = recording.iter().find(|o| {
-                !std::ptr::eq(**o, t)
-                    && o.cfg.management_events == Some(ManagementEvents::All)
-                    && o.cfg.multi_region != Some(false)
-            });
-            if let Some(kind) = kind {
-                let message = if kind == Kind::ConfigManagementEventsExcluded {
-                    format!(
-                        "Trail {name} records no management events: {}.",
-                        verdict.reason
-                    )
-                } else {
-                    format!(
-                        "Trail {name} records management events only in part: {}.",
-                        verdict.reason
-                    )
-                };
-                let selectors = match (&t.selectors, &t.tf_selectors) {
-                    (Some((_, s)), _) | (None, Some((_, s))) => describe_selectors(s),
-                    _ => Vec::new(),
-                };
-                let mut ev = proof(
-                    path.as_deref(),
-                    "a selector recording all management events (read and write, every source)",
-                    verdict.reason.clone(),
-                );
-                ev.details.push(format!("selectors from: {source}"));
-                ev.details.extend(selectors);
-                let f = match recorded_by {
-                    None => trail_finding(kind, t, path.as_deref()).message(message),
-                    Some(o) => trail_finding(kind, t, path.as_deref())
-                        .severity(Severity::Info)
-                        .message(format!(
-                            "{message} Trail {} records them in every region, so management events are recorded.",
-                            o.cfg.name
-                        )),
-                };
-                out.push(f.evidence(ev));
-            }
-        }
+        status_and_selector_rules(t, &recording, &mut out);
         if t.cfg.log_validation == Some(false) {
             let path = t.src("LogFileValidationEnabled");
             out.push(
@@ -2439,6 +2507,66 @@ mod tests {
             Some("s3-data"),
         );
         assert!(above_info(&a.findings).contains(&Kind::ConfigManagementEventsExcluded));
+    }
+
+    #[test]
+    fn status_and_selector_exports_alone_are_judged_on_what_they_say() {
+        // No describe-trails, get-trail or Terraform: the trail the status and selector
+        // exports name is judged on logging, delivery errors and management events only.
+        let exports = |logging: bool, mgmt: bool| {
+            vec![
+                file(
+                    "config/get-trail-status.management-events.json",
+                    json!({ "IsLogging": logging, "LatestDeliveryError": "AccessDenied" }),
+                ),
+                file(
+                    "config/get-event-selectors.management-events.json",
+                    json!({
+                        "TrailARN": ARN,
+                        "EventSelectors": [{"ReadWriteType": "All", "IncludeManagementEvents": mgmt, "DataResources": []}]
+                    }),
+                ),
+            ]
+        };
+        let a = analyze(&exports(false, false), None);
+        assert!(!a.exported);
+        let mut kinds = above_info(&a.findings);
+        kinds.sort();
+        let mut want = vec![
+            Kind::ConfigDeliveryError,
+            Kind::ConfigManagementEventsExcluded,
+            Kind::ConfigNotLogging,
+        ];
+        want.sort();
+        assert_eq!(kinds, want);
+        let f = find(&a.findings, Kind::ConfigNotLogging);
+        assert_eq!(f.account.as_deref(), Some("111122223333"));
+        assert_eq!(
+            f.path.as_deref(),
+            Some("config/get-trail-status.management-events.json")
+        );
+        // Nothing is claimed about what such exports cannot tell (regions, validation,
+        // encryption, global events), no trail is missing, and coverage gets no trail.
+        assert!(a.trails.is_empty());
+        assert_eq!(a.section.trails.len(), 1);
+        assert!(a.section.notes.iter().any(|n| n.contains("not assessed")));
+        let a = analyze(&exports(true, true), None);
+        assert_eq!(above_info(&a.findings), vec![Kind::ConfigDeliveryError]);
+        // Beside a trail export, an export for a trail it does not list is still not used.
+        let mut files = exports(false, false);
+        files.push(file(
+            "config/describe-trails.json",
+            json!({ "trailList": [trail(json!({"Name": "other", "TrailARN": "arn:aws:cloudtrail:us-east-1:111122223333:trail/other"}))] }),
+        ));
+        let a = analyze(&files, None);
+        assert!(!above_info(&a.findings).contains(&Kind::ConfigNotLogging));
+        assert_eq!(
+            a.findings
+                .iter()
+                .filter(|f| f.kind == Kind::InputIgnored)
+                .count(),
+            2
+        );
     }
 
     #[test]
@@ -3277,10 +3405,12 @@ mod tests {
 
     #[test]
     fn no_export_says_nothing_and_the_section_says_so() {
+        // A logging trail's status and selectors alone: nothing they tell is wrong, and
+        // nothing else is judged (`status_and_selector_exports_alone_are_judged_...`).
         let files = vec![
             file(
                 "config/get-trail-status.management-events.json",
-                status(false),
+                status(true),
             ),
             file(
                 "config/get-event-selectors.management-events.json",
