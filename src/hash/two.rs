@@ -107,6 +107,9 @@ fn pairs<'x>(
     }
 }
 
+/// The SHA-NI routines. Each is an `unsafe fn` compiled for the SHA, SSE2, SSSE3 and SSE4.1
+/// features: calling one is sound only on a CPU that has them (`sha256_two` checks first).
+/// Their memory accesses are all through slices and arrays of checked length.
 #[cfg(target_arch = "x86_64")]
 mod ni {
     use super::{pairs, Lanes, Padded, Sha256Hash};
@@ -135,13 +138,13 @@ mod ni {
     struct Lane(__m128i, __m128i);
 
     #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
-    fn load(h: &[u32; 8]) -> Lane {
+    unsafe fn load(h: &[u32; 8]) -> Lane {
         let [a, b, c, d, e, f, g, hh] = h.map(|w| w as i32);
         Lane(_mm_set_epi32(a, b, e, f), _mm_set_epi32(c, d, g, hh))
     }
 
     #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
-    fn store(l: Lane) -> Sha256Hash {
+    unsafe fn store(l: Lane) -> Sha256Hash {
         let (mut abef, mut cdgh) = ([0u32; 4], [0u32; 4]);
         // SAFETY: each array is 16 bytes, the size of the unaligned store.
         unsafe {
@@ -160,7 +163,7 @@ mod ni {
 
     /// The four message words of `block` (64 bytes) at `i` (0..4), as big-endian words.
     #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
-    fn words(block: &[u8], i: usize) -> __m128i {
+    unsafe fn words(block: &[u8], i: usize) -> __m128i {
         let mut w = [0u8; 16];
         if let Some(b) = block.get(i * 16..i * 16 + 16) {
             w.copy_from_slice(b);
@@ -172,7 +175,7 @@ mod ni {
 
     /// The round constants 4t..4t+4 as one vector.
     #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
-    fn k(t: usize) -> __m128i {
+    unsafe fn k(t: usize) -> __m128i {
         match K.get(4 * t..4 * t + 4) {
             Some(&[a, b, c, d]) => _mm_set_epi32(d as i32, c as i32, b as i32, a as i32),
             _ => _mm_setzero_si128(),
@@ -183,7 +186,7 @@ mod ni {
     /// (`x` and `y` are the same length, a multiple of 64), interleaved. Written out in
     /// full (macros), so that the message words stay in registers.
     #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
-    fn blocks(p: &mut Lane, q: &mut Lane, x: &[u8], y: &[u8]) {
+    unsafe fn blocks(p: &mut Lane, q: &mut Lane, x: &[u8], y: &[u8]) {
         // Four rounds of each lane: message words plus constants, two rounds an instruction.
         macro_rules! rounds {
             ($t:expr, $wp:expr, $wq:expr) => {{
@@ -238,7 +241,7 @@ mod ni {
     }
 
     #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
-    pub(super) fn two(a: &[u8], b: &[u8]) -> (Sha256Hash, Sha256Hash) {
+    pub(super) unsafe fn two(a: &[u8], b: &[u8]) -> (Sha256Hash, Sha256Hash) {
         let (pa, pb) = (Padded::new(a), Padded::new(b));
         let (mut la, mut lb) = (load(&H0), load(&H0));
         // Once one message is done, the other's blocks run alone with a copy of them in the
