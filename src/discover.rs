@@ -440,8 +440,8 @@ fn pump<R: Send>(
             drop(tx);
             (r, local)
         });
-        // `par_bridge` hands out one small batch at a time (`WALK_BATCH` files, or one
-        // archive entry): no worker idles long while another has files of uneven cost,
+        // `par_bridge` hands out one small batch at a time (`WALK_BATCH` files, or one or
+        // two archive entries): no worker idles long while another has files of uneven cost,
         // and hand-overs and locks are paid per batch, not per file.
         let shared = std::sync::Mutex::new((&mut *inv, 0usize));
         rx.into_iter()
@@ -465,6 +465,12 @@ fn pump<R: Send>(
     }
     (produced, read + made)
 }
+
+/// An archive's log entry waits for a second one (to be analysed in a pair) only if it is at
+/// most this large, compressed: entries go to the workers through a queue of up to
+/// threads × 4 batches, which pairs of larger entries would make twice as heavy. CloudTrail's
+/// log files are far smaller.
+const PAIR_ENTRY_MAX: usize = 1 << 20;
 
 /// Files of a folder handed to a worker at once (its log files analysed in pairs). Archive
 /// entries go one by one, log entries in pairs: they are already in memory.
@@ -609,7 +615,7 @@ fn read_archive(
                             match read_capped_sized(reader, cap, size) {
                                 Ok(bytes) => {
                                     let log = matches!(need, Need::Log(_))
-                                        && bytes.len() <= logfile::PAIR_MAX;
+                                        && bytes.len() <= PAIR_ENTRY_MAX;
                                     let work = Work::Bytes {
                                         display,
                                         need,
@@ -767,20 +773,21 @@ fn ingest_logs(
     };
     let item = move |l: LogBytes, sha: Sha256Hash, result: LogResult| {
         progress.file_done();
-        // The compressed file's size and hash live in its manifest entry only.
         let entry = ManifestEntry {
             path: l.display.clone(),
             role: "log",
             size: l.bytes.len() as u64,
             sha256: Some(sha),
         };
-        Item::Log(
-            LogItem::new(Source { display: l.display }, l.key, result),
-            entry,
-        )
+        log_item(l.display, l.key, result, entry)
     };
     let first = item(a, sa, ra);
     (first, b.zip(sb).map(|(b, sb)| item(b, sb, rb)))
+}
+
+/// A log file's item. The compressed file's size and hash live in its manifest entry only.
+fn log_item(display: Arc<str>, key: LogKey, result: LogResult, entry: ManifestEntry) -> Item {
+    Item::Log(LogItem::new(Source { display }, key, result), entry)
 }
 
 /// One file, read and then (a log file alone) analysed.
@@ -927,8 +934,14 @@ fn read_bytes(
     };
     let name = display.rsplit('/').next().unwrap_or(&display).to_owned();
     let item = match need {
-        // Never here: handed back above, to be analysed two at a time.
-        Need::Log(_) => Item::Skipped(entry("log")),
+        // Handed back above, to be analysed two at a time; alone here all the same.
+        Need::Log(key) => {
+            let mut result = LogResult::default();
+            logfile::with_buffer(|buf| {
+                logfile::analyse_compressed(&bytes, limits.max_inflate, buf, &mut result)
+            });
+            log_item(display.clone(), key, result, entry("log"))
+        }
         Need::Digest(key) => {
             let d = digest::from_bytes(display.clone(), key, &bytes, limits.max_inflate);
             Item::Digest(Box::new(d), entry("digest"))

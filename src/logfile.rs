@@ -96,8 +96,10 @@ pub fn with_buffers<T>(f: impl FnOnce(&mut Vec<u8>, &mut Vec<u8>) -> T) -> T {
         Ok(mut bufs) => {
             let [x, y] = &mut *bufs;
             let out = f(x, y);
-            for buf in bufs.iter_mut() {
-                if buf.capacity() > KEEP_BUFFER {
+            // Kept for the next files: the first buffer up to KEEP_BUFFER, the second (a
+            // pair's second file) up to PAIR_MAX, so that a worker keeps at most the sum.
+            for (buf, keep) in bufs.iter_mut().zip([KEEP_BUFFER, PAIR_MAX]) {
+                if buf.capacity() > keep {
                     *buf = Vec::new();
                 }
             }
@@ -137,6 +139,9 @@ pub fn analyse_two(
     let ([ra, rb], [ba, bb], [xa, xb]) = (raw, bufs, results);
     let a_inflated = inflate(ra, max_inflate, ba, xa);
     if a_inflated && ba.len() <= PAIR_MAX {
+        // Held while the second inflates: no more than PAIR_MAX of it (a buffer kept from a
+        // larger earlier file is cut down first).
+        ba.shrink_to(PAIR_MAX);
         if inflate(rb, max_inflate, bb, xb) {
             let (ha, hb) = crate::hash::sha256_two(ba, bb);
             (xa.sha256, xb.sha256) = (Some(ha), Some(hb));
@@ -147,12 +152,13 @@ pub fn analyse_two(
         }
         return;
     }
-    // The first alone (if it inflated at all), its buffer released if large, then the second.
+    // The first alone (if it inflated at all), then its buffer released if large (a bomb's
+    // too: it was reserved for the size its trailer claimed), then the second.
     if a_inflated {
         hash_and_parse(ba, xa);
-        if ba.capacity() > KEEP_BUFFER {
-            *ba = Vec::new();
-        }
+    }
+    if ba.capacity() > PAIR_MAX {
+        *ba = Vec::new();
     }
     analyse_compressed(rb, max_inflate, bb, xb);
 }

@@ -245,8 +245,9 @@ mod ni {
         let (pa, pb) = (Padded::new(a), Padded::new(b));
         let (mut la, mut lb) = (load(&H0), load(&H0));
         // Once one message is done, the other's blocks run alone with a copy of them in the
-        // second lane, thrown away: it runs in the first lane's shadow, so it costs no time,
-        // and one routine serves both cases.
+        // second lane, thrown away: one routine serves both cases, and the copy runs mostly
+        // in the first lane's shadow (measured at 0.75-0.98 times the speed of `sha2` alone;
+        // the two files of a pair are of about one size, so this is a short remainder).
         let mut scratch = la;
         pairs(&pa, &pb, |x, y, lanes| match lanes {
             Lanes::Both => blocks(&mut la, &mut lb, x, y),
