@@ -123,6 +123,18 @@ impl Bench {
     }
 }
 
+/// Files in pairs (an odd one out with an empty partner), as the workers take them.
+fn in_pairs(files: &[Vec<u8>]) -> Vec<(&[u8], &[u8])> {
+    files
+        .chunks(2)
+        .map(|p| match p {
+            [a, b] => (&a[..], &b[..]),
+            [a] => (&a[..], &[][..]),
+            _ => (&[][..], &[][..]),
+        })
+        .collect()
+}
+
 fn best_of_three(mut f: impl FnMut()) -> f64 {
     // Best of three: the least disturbed run.
     let mut best = f64::MAX;
@@ -185,15 +197,7 @@ fn main() {
     b.row("sha256 of inflated bytes", &inflated, |i, _| {
         std::hint::black_box(trailproof::hash::Sha256Hash::of(i));
     });
-    // Files in pairs (an odd one out alone), as the workers hash them.
-    let pairs: Vec<(&[u8], &[u8])> = inflated
-        .chunks(2)
-        .map(|p| match p {
-            [a, b] => (&a[..], &b[..]),
-            [a] => (&a[..], &[][..]),
-            _ => (&[][..], &[][..]),
-        })
-        .collect();
+    let pairs = in_pairs(&inflated);
     b.row(
         "sha256, two files at once (sha256_two)",
         &pairs,
@@ -221,14 +225,7 @@ fn main() {
         },
     );
     // As the workers run it: files two at a time, their inflated bytes hashed together.
-    let file_pairs: Vec<(&[u8], &[u8])> = files
-        .chunks(2)
-        .map(|p| match p {
-            [a, b] => (&a[..], &b[..]),
-            [a] => (&a[..], &[][..]),
-            _ => (&[][..], &[][..]),
-        })
-        .collect();
+    let file_pairs = in_pairs(&files);
     b.row(
         "trailproof single pass, two at once (analyse_two)",
         &file_pairs,
