@@ -587,6 +587,28 @@ fn another_trails_later_deliveries_do_not_make_a_stop_read_as_deleted_evidence()
 }
 
 #[test]
+fn a_status_export_without_a_trail_export_still_says_logging_is_off() {
+    // An investigator handed only get-trail-status and get-event-selectors: what they say
+    // is judged (logging off), nothing they cannot say is claimed.
+    for (scenario, code, want) in [
+        ("config_not_logging", 1, vec!["config_not_logging"]),
+        ("clean", 0, vec![]),
+    ] {
+        let (_d, b) = scenario_copy(scenario);
+        std::fs::remove_file(b.join("config/describe-trails.json")).unwrap();
+        std::fs::remove_file(b.join("config/get-trail.management-events.json")).unwrap();
+        let (got, r, _) = verify_json(&b, &WINDOW);
+        assert_eq!(got, code, "{scenario}: {:?}", r["findings"]);
+        assert_eq!(kinds_above_info(&r), want, "{scenario}");
+        assert_eq!(r["configuration"]["exported"], false);
+        assert_eq!(
+            r["configuration"]["trails"][0]["arn"],
+            "arn:aws:cloudtrail:us-east-1:111122223333:trail/management-events"
+        );
+    }
+}
+
+#[test]
 fn a_copy_made_while_logging_is_on_is_verified_without_a_window() {
     // The newest log files of a live copy, delivered after their region's last digest,
     // hold events of the default window's last minutes but no digest could list them yet:
