@@ -1366,8 +1366,14 @@ pub fn analyze(files: &[ConfigFile], trail_filter: Option<&str>) -> ConfigAnalys
         }
     }
 
-    // 3. Status and selector exports, paired with a trail or reported.
-    for (kind, f) in &classified {
+    // 3. Status and selector exports, paired with a trail or reported. With no trail
+    // export, selectors go first: theirs are the trails' ARNs, and a status (named by its
+    // file name only) then joins the one trail of its name, never the first of several.
+    let mut step3: Vec<&(ConfigKind, &ConfigFile)> = classified.iter().collect();
+    if !exported {
+        step3.sort_by_key(|(k, _)| *k != ConfigKind::GetEventSelectors);
+    }
+    for (kind, f) in step3 {
         match kind {
             ConfigKind::GetTrailStatus => match pair(&trails, None, &f.file_name, *kind)
                 .or_else(|why| adopt(&mut trails, exported, None, &f.file_name).ok_or(why))
@@ -1409,16 +1415,6 @@ pub fn analyze(files: &[ConfigFile], trail_filter: Option<&str>) -> ConfigAnalys
                 }) {
                     Ok(i) => {
                         let t = &mut trails[i];
-                        // A trail taken from a status export (by name) learns its ARN here.
-                        if let (false, None, Some(a)) = (
-                            exported,
-                            &t.cfg.arn,
-                            arn.as_deref().and_then(parse_trail_arn),
-                        ) {
-                            t.cfg.account = Some(a.account.to_owned());
-                            t.cfg.home_region = Some(a.region.to_owned());
-                            t.cfg.arn = arn.clone();
-                        }
                         t.selector_files.push(f.path.clone());
                         match (parse_selector_export(&f.json), &t.selectors) {
                             (Some(s), None) => t.selectors = Some((f.path.clone(), s)),
@@ -1511,9 +1507,10 @@ pub fn analyze(files: &[ConfigFile], trail_filter: Option<&str>) -> ConfigAnalys
              validation, global service events and encryption were not assessed"
                 .into(),
         );
-        let recording = recording(&trails);
+        // No trail is known to record management events in every region (nothing says
+        // where a trail logs): none lowers another's finding.
         for t in &trails {
-            status_and_selector_rules(t, &recording, &mut findings);
+            status_and_selector_rules(t, &[], &mut findings);
         }
     }
     sort_findings(&mut findings);
@@ -1540,8 +1537,10 @@ pub fn analyze(files: &[ConfigFile], trail_filter: Option<&str>) -> ConfigAnalys
 }
 
 /// With no trail-describing export in the bundle, the trail a status or selector export
-/// names (its TrailARN, else its file name) is taken from that export alone; `None` when a
-/// trail export exists (it is the list of trails) or the export names no trail.
+/// names (its TrailARN, else its file name) and that `pair` found no trail for is taken
+/// from that export alone. `None` when a trail export exists (it is the list of trails), the
+/// export names no trail, or a trail of that name is there already and `pair` could not
+/// tell it was this one (several of that name, or another ARN): never a guess.
 fn adopt(
     trails: &mut Vec<Trail>,
     exported: bool,
@@ -1554,12 +1553,26 @@ fn adopt(
     let mut t = Trail::default();
     match arn.and_then(parse_trail_arn) {
         Some(a) => {
+            // Another ARN's trail of this name is another trail; one known by name only
+            // could be this one.
+            if trails
+                .iter()
+                .any(|o| o.cfg.arn.is_none() && o.cfg.name == a.name)
+            {
+                return None;
+            }
             t.cfg.name = a.name.to_owned();
             t.cfg.account = Some(a.account.to_owned());
             t.cfg.home_region = Some(a.region.to_owned());
             t.cfg.arn = arn.map(str::to_owned);
         }
-        None => t.cfg.name = trail_name_in_file_name(file_name)?.to_owned(),
+        None => {
+            let name = trail_name_in_file_name(file_name)?;
+            if trails.iter().any(|o| o.cfg.name == name) {
+                return None;
+            }
+            t.cfg.name = name.to_owned();
+        }
     }
     trails.push(t);
     Some(trails.len() - 1)
@@ -2552,6 +2565,35 @@ mod tests {
         assert!(a.section.notes.iter().any(|n| n.contains("not assessed")));
         let a = analyze(&exports(true, true), None);
         assert_eq!(above_info(&a.findings), vec![Kind::ConfigDeliveryError]);
+        // Nothing says where a trail records: another trail's selectors recording every
+        // management event do not lower this one's finding.
+        let mut files = exports(true, false);
+        files.push(file(
+            "config/get-event-selectors.other.json",
+            json!({
+                "TrailARN": "arn:aws:cloudtrail:us-east-1:111122223333:trail/other",
+                "EventSelectors": [{"ReadWriteType": "All", "IncludeManagementEvents": true, "DataResources": []}]
+            }),
+        ));
+        let a = analyze(&files, None);
+        let f = find(&a.findings, Kind::ConfigManagementEventsExcluded);
+        assert_eq!(f.severity, Severity::High, "{}", f.message);
+        // A status named by its file name only, with two trails of that name (two
+        // accounts' selectors): not paired with either, whatever the files' order.
+        for other in ["a-other", "z-other"] {
+            let mut files = exports(false, true);
+            files.push(file(
+                &format!("config/get-event-selectors.{other}.json"),
+                json!({
+                    "TrailARN": "arn:aws:cloudtrail:us-east-1:444455556666:trail/management-events",
+                    "EventSelectors": [{"ReadWriteType": "All", "IncludeManagementEvents": true, "DataResources": []}]
+                }),
+            ));
+            let a = analyze(&files, None);
+            assert!(above_info(&a.findings).is_empty(), "{other}");
+            assert!(a.findings.iter().any(|f| f.kind == Kind::InputIgnored
+                && f.message.contains("2 exported trails have that name")));
+        }
         // Beside a trail export, an export for a trail it does not list is still not used.
         let mut files = exports(false, false);
         files.push(file(
