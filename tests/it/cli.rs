@@ -579,11 +579,7 @@ fn another_trails_later_deliveries_do_not_make_a_stop_read_as_deleted_evidence()
         .filter(|g| g["end"] == "2025-01-07T00:00:00Z")
         .collect();
     assert_eq!(gaps.len(), 3, "{gaps:?}");
-    assert!(
-        gaps.iter()
-            .all(|g| g["cause"] == "logging_stopped" && g["severity"] == "medium"),
-        "{gaps:?}"
-    );
+    assert_gaps_all(&gaps, "logging_stopped", "medium");
 }
 
 #[test]

@@ -56,6 +56,15 @@ pub fn findings_of<'a>(report: &'a serde_json::Value, kind: &str) -> Vec<&'a ser
         .unwrap_or_default()
 }
 
+/// Every one of `gaps` (coverage_gap findings) has this cause and severity.
+pub fn assert_gaps_all(gaps: &[&serde_json::Value], cause: &str, severity: &str) {
+    assert!(
+        gaps.iter()
+            .all(|g| g["cause"] == cause && g["severity"] == severity),
+        "want every gap {cause} at {severity}: {gaps:?}"
+    );
+}
+
 /// Kinds of findings above `info`, sorted, for compact assertions.
 pub fn kinds_above_info(report: &serde_json::Value) -> Vec<String> {
     let mut v: Vec<String> = report["findings"]

@@ -1549,11 +1549,7 @@ fn a_stop_the_trail_status_contradicts_is_evidence_gone() {
     assert_eq!(code, 1);
     let gaps = findings_of(&r, "coverage_gap");
     assert_eq!(gaps.len(), 2, "{:?}", kinds_above_info(&r));
-    assert!(
-        gaps.iter()
-            .all(|g| g["cause"] == "no_evidence" && g["severity"] == "high"),
-        "{gaps:?}"
-    );
+    assert_gaps_all(&gaps, "no_evidence", "high");
 }
 
 #[test]
